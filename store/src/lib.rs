@@ -1,1 +1,56 @@
+//! The CEP store: Diesel schema, models and queries over PostgreSQL (production) and an
+//! embedded SQLite file (the default, so the service runs with nothing installed).
+//!
+//! - [`DatabaseUrl`] chooses the backend explicitly from the URL scheme;
+//! - [`Store`] is a connection pool; [`DbConnection`] is one connection of either backend
+//!   (`diesel::MultiConnection`), so queries are written once;
+//! - the few statements that differ between the backends (inserts returning ids, upserts, bulk
+//!   loads) live in [`backend`] and nowhere else;
+//! - migrations for both backends are embedded and run by [`Store::migrate`];
+//! - [`models`] are plain structs with their own query functions.
 
+pub mod backend;
+mod connection;
+pub mod models;
+pub mod schema;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use connection::{Backend, DatabaseUrl, DbConnection, PooledConnection, Store};
+
+/// What can go wrong in the store; each variant says what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid database URL {url:?}: {reason}")]
+    Url { url: String, reason: &'static str },
+    #[error("cannot connect to the {backend} database: {source}")]
+    Connect {
+        backend: Backend,
+        source: diesel::ConnectionError,
+    },
+    #[error("cannot create the directory of the SQLite database {path}: {source}")]
+    SqliteDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("connection pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("migrations failed on the {backend} database: {message}")]
+    Migration { backend: Backend, message: String },
+    #[error("database transaction failed: {0}")]
+    Transaction(#[from] diesel::result::Error),
+    #[error("database query failed while {context}: {source}")]
+    Query {
+        context: &'static str,
+        source: diesel::result::Error,
+    },
+}
+
+impl StoreError {
+    /// Wraps a Diesel error with what was being done.
+    pub fn query(context: &'static str) -> impl FnOnce(diesel::result::Error) -> StoreError {
+        move |source| StoreError::Query { context, source }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

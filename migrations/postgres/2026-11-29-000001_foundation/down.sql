@@ -1,0 +1,17 @@
+DROP TABLE users;
+DROP TABLE means;
+DROP TABLE complaints;
+DROP TABLE reference_populations;
+DROP TABLE deliverable_controls;
+DROP TABLE mystery_contacts;
+DROP TABLE survey_answers;
+DROP TABLE purchase_orders;
+DROP TABLE anomalies;
+DROP TABLE quarantined_lines;
+DROP TABLE fiches;
+DROP TABLE dossiers;
+DROP TABLE identity_records;
+DROP TABLE operator_persons;
+DROP TABLE receipts;
+DROP TABLE buyer_imports;
+DROP TABLE operators;

@@ -1,0 +1,311 @@
+use crate::{Result, StoreError};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(crate) const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// One connection to either backend. Queries written with Diesel's DSL run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DbConnection::Pg(_) => "DbConnection::Pg",
+            DbConnection::Sqlite(_) => "DbConnection::Sqlite",
+        })
+    }
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Pg(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// The database engine behind a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Postgres => "PostgreSQL",
+            Backend::Sqlite => "SQLite",
+        })
+    }
+}
+
+/// A database URL whose scheme chooses the backend: `postgres://user@host/db` (or
+/// `postgresql://`), `sqlite://relative/path.db`, `sqlite:///absolute/path.db`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.masked())
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self> {
+        let err = |reason| StoreError::Url {
+            url: mask_password(url),
+            reason,
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(err(
+                    "sqlite:// needs a file path, e.g. sqlite://cep-data/cep.db",
+                ));
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else {
+            Err(err(
+                "the scheme must be postgres://, postgresql:// or sqlite://",
+            ))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// The URL with any password replaced by `***`, for logs and `cep config`.
+    pub fn masked(&self) -> String {
+        match self {
+            DatabaseUrl::Postgres(u) => mask_password(u),
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+        }
+    }
+
+    /// Opens one connection, configured as the pool configures its own.
+    pub fn connect(&self) -> Result<DbConnection> {
+        match self {
+            DatabaseUrl::Postgres(u) => {
+                PgConnection::establish(u)
+                    .map(DbConnection::Pg)
+                    .map_err(|source| StoreError::Connect {
+                        backend: Backend::Postgres,
+                        source,
+                    })
+            }
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::SqliteDir {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                }
+                let mut c =
+                    SqliteConnection::establish(&path.to_string_lossy()).map_err(|source| {
+                        StoreError::Connect {
+                            backend: Backend::Sqlite,
+                            source,
+                        }
+                    })?;
+                // WAL lets readers work while one writer writes; wait for the lock rather than fail.
+                c.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(StoreError::query("configuring the SQLite connection"))?;
+                Ok(DbConnection::Sqlite(c))
+            }
+        }
+    }
+}
+
+/// Replaces the password of a `scheme://user:password@host` URL by `***`.
+pub fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// r2d2 manager that opens connections of the backend the URL names, never guessing.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConnection> {
+        self.url.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<()> {
+        conn.batch_execute("SELECT 1")
+            .map_err(StoreError::query("checking a pooled connection"))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// A pool of connections to one database.
+#[derive(Clone)]
+pub struct Store {
+    pool: r2d2::Pool<ConnectionManager>,
+    url: DatabaseUrl,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens a pool of at most `max_size` connections (SQLite: writers queue on its lock).
+    pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Store> {
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .connection_timeout(Duration::from_secs(30))
+            .build(ConnectionManager { url: url.clone() })?;
+        Ok(Store {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    /// Opens the pool and applies pending migrations (the service does this on start).
+    pub fn open_and_migrate(url: &DatabaseUrl, max_size: u32) -> Result<Store> {
+        let store = Store::open(url, max_size)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.url.backend()
+    }
+
+    pub fn conn(&self) -> Result<PooledConnection> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies every pending migration; returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        run_migrations(&mut conn)
+    }
+
+    /// The embedded migrations not yet applied (empty when the schema is current).
+    pub fn pending_migrations(&self) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        let backend = conn.backend();
+        let err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration {
+            backend,
+            message: e.to_string(),
+        };
+        let names = match &mut *conn {
+            DbConnection::Pg(c) => c
+                .pending_migrations(PG_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect(),
+            DbConnection::Sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect(),
+        };
+        Ok(names)
+    }
+}
+
+pub(crate) fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>> {
+    let backend = conn.backend();
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration {
+        backend,
+        message: e.to_string(),
+    };
+    let applied = match conn {
+        DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map_err(err)?,
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(err)?,
+    };
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_chosen_from_the_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://cep-data/cep.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("cep-data/cep.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/cep/cep.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/var/lib/cep/cep.db"))
+        );
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("cep.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn passwords_are_masked() {
+        let u = DatabaseUrl::parse("postgres://cep:s3cret@db.internal:5432/cep").unwrap();
+        assert_eq!(u.masked(), "postgres://cep:***@db.internal:5432/cep");
+        assert!(!format!("{u:?}").contains("s3cret"));
+        let e = DatabaseUrl::parse("mysql://cep:s3cret@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+}

@@ -1,0 +1,13 @@
+//! Plain structs for the rows of each table, with their own query functions.
+
+pub mod buyer;
+pub mod dossiers;
+pub mod receipts;
+
+use chrono::NaiveDateTime;
+
+/// The current time, in UTC, at the microsecond precision both backends store.
+pub fn now_utc() -> NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::Duration::microseconds(1)).unwrap_or(now)
+}

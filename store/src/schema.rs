@@ -1,0 +1,339 @@
+// The Diesel schema. Kept in step by hand with migrations/postgres and migrations/sqlite (same
+// tables and columns on both); `tests/schema.rs` checks every column here exists in both.
+// Instants are UTC `Timestamp`s; dates `Date`; lists `|`-joined `Text`; money in cents.
+
+diesel::table! {
+    operators (id) {
+        id -> BigInt,
+        lot -> Text,
+        code_operateur -> Text,
+        nom -> Text,
+        date_debut -> Date,
+        date_fin -> Nullable<Date>,
+        import_id -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    buyer_imports (id) {
+        id -> BigInt,
+        kind -> Text,
+        file_name -> Text,
+        sha256 -> Text,
+        imported_at -> Timestamp,
+        rows_total -> Integer,
+        rows_new -> Integer,
+        rows_amended -> Integer,
+    }
+}
+
+diesel::table! {
+    receipts (id) {
+        id -> BigInt,
+        sha256 -> Text,
+        lot -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        channel -> Text,
+        file_name -> Text,
+        size_bytes -> BigInt,
+        received_at -> Timestamp,
+        received_at_override -> Bool,
+        archive_path -> Text,
+        status -> Text,
+        processed_at -> Nullable<Timestamp>,
+        lines_total -> Integer,
+        lines_accepted -> Integer,
+        lines_quarantined -> Integer,
+        warnings -> Integer,
+    }
+}
+
+diesel::table! {
+    operator_persons (id) {
+        id -> BigInt,
+        lot -> Text,
+        identifiant_beneficiaire -> Text,
+        national_person_id -> Nullable<Text>,
+        first_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    identity_records (id) {
+        id -> BigInt,
+        operator_person_id -> BigInt,
+        identity_hash -> Text,
+        nom -> Nullable<Text>,
+        nom_usage -> Nullable<Text>,
+        prenom -> Nullable<Text>,
+        sexe -> Nullable<Text>,
+        date_naissance -> Nullable<Date>,
+        nir -> Nullable<Text>,
+        adresse_numero -> Nullable<Text>,
+        adresse_type_voie -> Nullable<Text>,
+        adresse_voie -> Nullable<Text>,
+        adresse_commune -> Nullable<Text>,
+        adresse_code_postal -> Nullable<Text>,
+        email -> Nullable<Text>,
+        telephone -> Nullable<Text>,
+        first_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossiers (id) {
+        id -> BigInt,
+        numero_dossier -> Text,
+        lot -> Text,
+        uo -> Text,
+        region_lot -> Text,
+        operator_person_id -> BigInt,
+        current_fiche_id -> Nullable<BigInt>,
+        current_horodatage_utc -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    fiches (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        receipt_id -> BigInt,
+        line_number -> BigInt,
+        horodatage -> Text,
+        horodatage_utc -> Timestamp,
+        received_at -> Timestamp,
+        content_hash -> Text,
+        identity_record_id -> Nullable<BigInt>,
+        residence_departement -> Nullable<Text>,
+        uo -> Text,
+        region_lot -> Nullable<Text>,
+        entreprise_departement -> Nullable<Text>,
+        entreprise_code_postal -> Nullable<Text>,
+        entreprise_commune -> Nullable<Text>,
+        structure -> Nullable<Text>,
+        handicap -> Nullable<Text>,
+        niveau_formation -> Nullable<Text>,
+        secteur_activite -> Nullable<Text>,
+        libelle_secteur -> Nullable<Text>,
+        taille_entreprise -> Nullable<Text>,
+        categorie_sociale -> Nullable<Text>,
+        libelle_profession -> Nullable<Text>,
+        statut -> Text,
+        entree_entreprise -> Nullable<Text>,
+        date_engagement -> Date,
+        date_cloture -> Nullable<Date>,
+        motif_cloture -> Nullable<Text>,
+        numero_decompte -> Nullable<Text>,
+        reference_bc -> Nullable<Text>,
+        origine -> Nullable<Text>,
+        motif -> Nullable<Text>,
+        motif_detaille -> Nullable<Text>,
+        aiguillage -> Nullable<Text>,
+        date_demande_rdv -> Nullable<Date>,
+        dates_interactions -> Nullable<Text>,
+        modes_contact -> Nullable<Text>,
+        numero_dossier_uo21 -> Nullable<Text>,
+        types_service -> Nullable<Text>,
+        description_service -> Nullable<Text>,
+        prestations_complementaires -> Nullable<Text>,
+        auto_prescription -> Nullable<Bool>,
+        financement_formation -> Nullable<Text>,
+        decouvertes_metiers -> Nullable<Text>,
+        projet_reconversion_cpir -> Nullable<Bool>,
+        etat_projet_cloture -> Nullable<Text>,
+        livrable_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    quarantined_lines (id) {
+        id -> BigInt,
+        receipt_id -> BigInt,
+        line_number -> BigInt,
+        numero_dossier -> Nullable<Text>,
+        raw -> Text,
+        superseded_by_fiche_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    anomalies (id) {
+        id -> BigInt,
+        receipt_id -> BigInt,
+        line_number -> Nullable<BigInt>,
+        numero_dossier -> Nullable<Text>,
+        column_name -> Nullable<Text>,
+        code -> Text,
+        severity -> Text,
+        message -> Text,
+        fiche_id -> Nullable<BigInt>,
+        quarantined_line_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    purchase_orders (id) {
+        id -> BigInt,
+        reference -> Text,
+        lot -> Text,
+        uo -> Text,
+        date_notification -> Date,
+        quantite -> BigInt,
+        prix_unitaire_ht_cents -> BigInt,
+        taux_tva_bp -> Integer,
+        date_debut -> Date,
+        date_fin -> Date,
+        import_id -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    survey_answers (id) {
+        id -> BigInt,
+        numero_dossier -> Text,
+        uo -> Text,
+        date_reponse -> Date,
+        qualite -> Bool,
+        utilite -> Bool,
+        import_id -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mystery_contacts (id) {
+        id -> BigInt,
+        lot -> Text,
+        date_contact -> Date,
+        numero -> Integer,
+        conforme -> Bool,
+        import_id -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deliverable_controls (id) {
+        id -> BigInt,
+        numero_dossier -> Text,
+        date_controle -> Date,
+        conforme -> Bool,
+        import_id -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reference_populations (id) {
+        id -> BigInt,
+        lot -> Text,
+        annee -> Integer,
+        dimension -> Text,
+        code -> Text,
+        population_active -> Nullable<BigInt>,
+        population_active_occupee -> Nullable<BigInt>,
+        population_cible_cep -> Nullable<BigInt>,
+        import_id -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    complaints (id) {
+        id -> BigInt,
+        receipt_id -> BigInt,
+        line_number -> BigInt,
+        lot -> Text,
+        identifiant_reclamation -> Text,
+        horodatage -> Text,
+        horodatage_utc -> Timestamp,
+        received_at -> Timestamp,
+        content_hash -> Text,
+        numero_dossier -> Nullable<Text>,
+        identifiant_beneficiaire -> Text,
+        date_reception -> Date,
+        motif_reclamation -> Text,
+        date_accuse_reception -> Nullable<Date>,
+        date_reponse -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    means (id) {
+        id -> BigInt,
+        receipt_id -> BigInt,
+        line_number -> BigInt,
+        lot -> Text,
+        periode -> Text,
+        horodatage -> Text,
+        horodatage_utc -> Timestamp,
+        received_at -> Timestamp,
+        content_hash -> Text,
+        etp_uo0_hundredths -> BigInt,
+        etp_uo1_hundredths -> BigInt,
+        etp_uo21_hundredths -> BigInt,
+        etp_uo22_hundredths -> BigInt,
+        nb_implantations -> Integer,
+        implantations -> Text,
+        autres_points_acces -> Text,
+        cout_jour_etp_uo0_cents -> BigInt,
+        cout_jour_etp_uo1_cents -> BigInt,
+        cout_jour_etp_uo21_cents -> BigInt,
+        cout_jour_etp_uo22_cents -> BigInt,
+        masse_salariale_cents -> BigInt,
+        frais_immobiliers_cents -> BigInt,
+        frais_si_cents -> BigInt,
+        frais_promotion_cents -> BigInt,
+        frais_partenariats_cents -> BigInt,
+        autres_frais_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        role -> Text,
+        lot -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        disabled -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(identity_records -> operator_persons (operator_person_id));
+diesel::joinable!(dossiers -> operator_persons (operator_person_id));
+diesel::joinable!(fiches -> dossiers (dossier_id));
+diesel::joinable!(fiches -> receipts (receipt_id));
+diesel::joinable!(quarantined_lines -> receipts (receipt_id));
+diesel::joinable!(anomalies -> receipts (receipt_id));
+diesel::joinable!(complaints -> receipts (receipt_id));
+diesel::joinable!(means -> receipts (receipt_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    operators,
+    buyer_imports,
+    receipts,
+    operator_persons,
+    identity_records,
+    dossiers,
+    fiches,
+    quarantined_lines,
+    anomalies,
+    purchase_orders,
+    survey_answers,
+    mystery_contacts,
+    deliverable_controls,
+    reference_populations,
+    complaints,
+    means,
+    users,
+);

@@ -1,0 +1,56 @@
+//! The hand-kept Diesel schema matches both migration trees: every table and column that
+//! `schema.rs` declares is selected from a freshly migrated database of each backend.
+
+use cep_store::DbConnection;
+use cep_store::schema::*;
+use cep_store::testing::each_backend;
+use diesel::connection::SimpleConnection;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
+
+fn check<T>(conn: &mut DbConnection, query: T)
+where
+    T: diesel::query_builder::QueryFragment<Pg> + diesel::query_builder::QueryFragment<Sqlite>,
+{
+    let sql = match conn {
+        DbConnection::Pg(_) => diesel::debug_query::<Pg, _>(&query).to_string(),
+        DbConnection::Sqlite(_) => diesel::debug_query::<Sqlite, _>(&query).to_string(),
+    };
+    let sql = sql.split(" -- binds:").next().unwrap();
+    conn.batch_execute(&format!("{sql} LIMIT 0"))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+macro_rules! check_tables {
+    ($conn:expr, $($t:ident),+ $(,)?) => {
+        $( check($conn, $t::table.select($t::all_columns)); )+
+    };
+}
+
+#[test]
+fn every_declared_column_exists_on_both_backends() {
+    each_backend(|db| {
+        let mut c = db.conn();
+        check_tables!(
+            &mut c,
+            operators,
+            buyer_imports,
+            receipts,
+            operator_persons,
+            identity_records,
+            dossiers,
+            fiches,
+            quarantined_lines,
+            anomalies,
+            purchase_orders,
+            survey_answers,
+            mystery_contacts,
+            deliverable_controls,
+            reference_populations,
+            complaints,
+            means,
+            users,
+        );
+    });
+}
