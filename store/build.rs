@@ -10,7 +10,7 @@ fn digest_dir(dir: &Path, h: &mut u64) {
     entries.sort_by_key(|e| e.path());
     for e in entries {
         let p = e.path();
-        for b in p.file_name().unwrap().to_string_lossy().bytes() {
+        for b in p.file_name().unwrap_or_default().to_string_lossy().bytes() {
             *h = (*h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
         if p.is_dir() {

@@ -127,9 +127,10 @@ impl DatabaseUrl {
                             source,
                         }
                     })?;
-                // WAL lets readers work while one writer writes; wait for the lock rather than fail.
+                // Wait for the lock rather than fail (set first: switching to WAL takes the lock);
+                // WAL lets readers work while one writer writes.
                 c.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; \
+                    "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(StoreError::query("configuring the SQLite connection"))?;
@@ -196,9 +197,13 @@ impl fmt::Debug for Store {
 
 impl Store {
     /// Opens a pool of at most `max_size` connections (SQLite: writers queue on its lock).
+    /// One connection is opened first, so an unreachable database fails at once with its
+    /// own error rather than after the pool's timeout.
     pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Store> {
+        drop(url.connect()?);
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
+            .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
             .build(ConnectionManager { url: url.clone() })?;
         Ok(Store {

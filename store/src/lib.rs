@@ -8,6 +8,9 @@
 //!   loads) live in [`backend`] and nowhere else;
 //! - migrations for both backends are embedded and run by [`Store::migrate`];
 //! - [`models`] are plain structs with their own query functions.
+//!
+//! Error messages say what was being done; the cause is the error's `source` (print the
+//! chain, e.g. with anyhow's `{:#}`).
 
 pub mod backend;
 mod connection;
@@ -23,23 +26,23 @@ pub use connection::{Backend, DatabaseUrl, DbConnection, PooledConnection, Store
 pub enum StoreError {
     #[error("invalid database URL {url:?}: {reason}")]
     Url { url: String, reason: &'static str },
-    #[error("cannot connect to the {backend} database: {source}")]
+    #[error("cannot connect to the {backend} database")]
     Connect {
         backend: Backend,
         source: diesel::ConnectionError,
     },
-    #[error("cannot create the directory of the SQLite database {path}: {source}")]
+    #[error("cannot create the directory of the SQLite database {path}")]
     SqliteDir {
         path: String,
         source: std::io::Error,
     },
-    #[error("connection pool: {0}")]
+    #[error("no database connection available from the pool")]
     Pool(#[from] diesel::r2d2::PoolError),
     #[error("migrations failed on the {backend} database: {message}")]
     Migration { backend: Backend, message: String },
-    #[error("database transaction failed: {0}")]
+    #[error("database transaction failed")]
     Transaction(#[from] diesel::result::Error),
-    #[error("database query failed while {context}: {source}")]
+    #[error("database query failed while {context}")]
     Query {
         context: &'static str,
         source: diesel::result::Error,

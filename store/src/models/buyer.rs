@@ -55,7 +55,7 @@ impl NewOperator {
                         && c.nom == self.nom
                         && c.date_fin == self.date_fin =>
                 {
-                    return Ok(Recorded::Unchanged);
+                    Ok(Recorded::Unchanged)
                 }
                 Some(c) => {
                     diesel::update(operators::table.find(c.id))

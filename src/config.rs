@@ -1,0 +1,231 @@
+//! Typed configuration: defaults, then a TOML file, then `CEP_*` environment variables.
+//!
+//! ```toml
+//! data_dir = "cep-data"            # where the embedded database, inbox, archive and outputs live
+//! [database]
+//! url = "postgres://cep:secret@db/cep"   # or sqlite://relative/path.db, sqlite:///abs/path.db
+//! pool_size = 8
+//! [log]
+//! filter = "info"                   # tracing filter, e.g. "info,cep_store=debug"
+//! ```
+//!
+//! Environment overrides: `CEP_DATA_DIR`, `CEP_DATABASE_URL`, `CEP_DATABASE_POOL_SIZE`,
+//! `CEP_LOG`. The configuration file is `--config FILE`, else `CEP_CONFIG`, else `cep.toml`
+//! in the working directory when it exists.
+
+use anyhow::{Context, Result, bail};
+use cep_store::DatabaseUrl;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where the embedded database, the inbox, the archive and the outputs live.
+    pub data_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `postgres://…`, `sqlite://relative/path.db` or `sqlite:///absolute/path.db`; empty means
+    /// the embedded SQLite file `{data_dir}/cep.db`.
+    pub url: String,
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("cep-data"),
+            database: DatabaseSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: String::new(),
+            pool_size: 8,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            filter: "info".into(),
+        }
+    }
+}
+
+/// Where the settings came from, for `cep config`.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub file: Option<PathBuf>,
+    pub env: Vec<&'static str>,
+}
+
+impl Settings {
+    /// Loads the configuration: defaults, the file (explicit, `CEP_CONFIG` or `./cep.toml`),
+    /// then the environment.
+    pub fn load(
+        explicit: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Settings, Sources)> {
+        let mut sources = Sources::default();
+        let file = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => env("CEP_CONFIG").map(PathBuf::from).or_else(|| {
+                let p = PathBuf::from("cep.toml");
+                p.exists().then_some(p)
+            }),
+        };
+        let mut settings = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the configuration file {}", path.display())
+                })?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid configuration file {}", path.display()))?
+            }
+            None => Settings::default(),
+        };
+        sources.file = file;
+        if let Some(v) = env("CEP_DATA_DIR") {
+            settings.data_dir = PathBuf::from(v);
+            sources.env.push("CEP_DATA_DIR");
+        }
+        if let Some(v) = env("CEP_DATABASE_URL") {
+            settings.database.url = v;
+            sources.env.push("CEP_DATABASE_URL");
+        }
+        if let Some(v) = env("CEP_DATABASE_POOL_SIZE") {
+            settings.database.pool_size = v.parse().with_context(|| {
+                format!("CEP_DATABASE_POOL_SIZE must be a positive integer, got {v:?}")
+            })?;
+            sources.env.push("CEP_DATABASE_POOL_SIZE");
+        }
+        if let Some(v) = env("CEP_LOG") {
+            settings.log.filter = v;
+            sources.env.push("CEP_LOG");
+        }
+        if settings.database.pool_size == 0 {
+            bail!("database.pool_size must be at least 1");
+        }
+        settings.database_url()?;
+        Ok((settings, sources))
+    }
+
+    /// The database to use: the configured URL, or the embedded SQLite file under `data_dir`.
+    pub fn database_url(&self) -> Result<DatabaseUrl> {
+        if self.database.url.is_empty() {
+            Ok(DatabaseUrl::Sqlite(self.data_dir.join("cep.db")))
+        } else {
+            DatabaseUrl::parse(&self.database.url)
+                .context("invalid database.url (or CEP_DATABASE_URL)")
+        }
+    }
+
+    /// The effective configuration as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        let url = self
+            .database_url()
+            .map(|u| u.masked())
+            .unwrap_or_else(|_| "(invalid)".into());
+        format!(
+            "data_dir = {:?}\n\n[database]\nurl = {:?}\npool_size = {}\n\n[log]\nfilter = {:?}\n",
+            self.data_dir.display().to_string(),
+            url,
+            self.database.pool_size,
+            self.log.filter
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn default_database_is_sqlite_under_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("none.toml");
+        std::fs::write(&cfg, "").unwrap();
+        let (s, _) = Settings::load(Some(&cfg), &env_of(&[])).unwrap();
+        assert_eq!(
+            s.database_url().unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("cep-data/cep.db"))
+        );
+    }
+
+    #[test]
+    fn file_then_environment_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("cep.toml");
+        std::fs::write(
+            &cfg,
+            "data_dir = \"/srv/cep\"\n[database]\nurl = \"sqlite://a.db\"\npool_size = 3\n",
+        )
+        .unwrap();
+        let (s, src) = Settings::load(
+            Some(&cfg),
+            &env_of(&[("CEP_DATABASE_URL", "postgres://cep:pw@db/cep")]),
+        )
+        .unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/srv/cep"));
+        assert_eq!(s.database.pool_size, 3);
+        assert_eq!(
+            s.database_url().unwrap().backend(),
+            cep_store::Backend::Postgres
+        );
+        assert_eq!(src.env, ["CEP_DATABASE_URL"]);
+        let shown = s.to_masked_toml();
+        assert!(
+            shown.contains("postgres://cep:***@db/cep") && !shown.contains("pw@"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn mistakes_are_reported_not_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("cep.toml");
+        std::fs::write(&cfg, "[database]\nulr = \"sqlite://a.db\"\n").unwrap();
+        let e = format!(
+            "{:#}",
+            Settings::load(Some(&cfg), &env_of(&[])).unwrap_err()
+        );
+        assert!(e.contains("unknown field") && e.contains("ulr"), "{e}");
+        let e = format!(
+            "{:#}",
+            Settings::load(Some(&cfg.with_extension("missing")), &env_of(&[])).unwrap_err()
+        );
+        assert!(e.contains("cannot read the configuration file"), "{e}");
+        std::fs::write(&cfg, "").unwrap();
+        let e = format!(
+            "{:#}",
+            Settings::load(Some(&cfg), &env_of(&[("CEP_DATABASE_URL", "mysql://x")])).unwrap_err()
+        );
+        assert!(e.contains("postgres://"), "{e}");
+    }
+}

@@ -1,0 +1,89 @@
+//! `cep demo`: runs every stage the service has so far on an embedded SQLite database under
+//! `{data_dir}/demo/`, and prints what it did and where the outputs are. Each stage added to
+//! the service (synthetic feeds, ingestion, identity, indicators, billing, reports) extends it.
+
+use crate::config::Settings;
+use anyhow::{Context, Result};
+use cep_domain::deadline::{UnitDates, deadline};
+use cep_domain::{Calendar, Lot, WorkUnit, working_days_between};
+use cep_store::{DatabaseUrl, Store};
+
+pub fn run(settings: &Settings) -> Result<()> {
+    let dir = settings.data_dir.join("demo");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let url = DatabaseUrl::Sqlite(dir.join("cep.db"));
+
+    println!("CEP regulation service — demonstration");
+    println!();
+    println!("1. Store: embedded SQLite database {}", url.masked());
+    let store = Store::open(&url, 2)?;
+    let applied = store.migrate()?;
+    println!(
+        "   migrations applied now: {}; pending: {}",
+        applied.len(),
+        store.pending_migrations()?.len()
+    );
+
+    println!();
+    println!("2. The 19 lots and their public-holiday calendars:");
+    for lot in Lot::all() {
+        let (code, calendar) = match lot.region() {
+            Some(r) => (r.insee_code, format!("{:?}", r.calendar)),
+            None => ("--", "that of the region served (region_lot)".to_string()),
+        };
+        println!(
+            "   lot {lot}  region {code}  {:<28} calendar: {calendar}",
+            lot.label()
+        );
+    }
+
+    println!();
+    println!("3. Deadline rules (CCTP 1.2.5–2.1), for units engaged on 31 August 2025:");
+    let engaged = chrono::NaiveDate::from_ymd_opt(2025, 8, 31).expect("valid date");
+    for uo in [WorkUnit::Uo0, WorkUnit::Uo1, WorkUnit::Uo21] {
+        let dl = deadline(uo, engaged, None).expect("known for UO0-UO2.1");
+        let unit = UnitDates {
+            uo,
+            engagement: engaged,
+            deadline: Some(dl),
+            date_cloture: None,
+            motif: None,
+        };
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("valid date");
+        let state = match unit.effective_closure(today) {
+            Some(c) => format!("{:?} on {}", c.kind, c.date),
+            None => "still open".to_string(),
+        };
+        println!("   {uo:<6} deadline {dl}   as of {today}: {state}");
+    }
+    let uo22 = deadline(
+        WorkUnit::Uo22,
+        engaged.succ_opt().expect("date"),
+        Some(engaged),
+    )
+    .expect("known");
+    println!("   UO2.2  deadline {uo22}   (18 months from its UO2.1's engagement)");
+
+    println!();
+    println!(
+        "4. Working days from a first-appointment request to the first interaction (indicator 8.4):"
+    );
+    let request = chrono::NaiveDate::from_ymd_opt(2025, 4, 14).expect("valid date");
+    let first = chrono::NaiveDate::from_ymd_opt(2025, 4, 22).expect("valid date");
+    for (name, cal) in [
+        ("metropolitan France", Calendar::Metropolitan),
+        ("Alsace-Moselle", Calendar::AlsaceMoselle),
+    ] {
+        println!(
+            "   {request} → {first}, {name}: {} working days",
+            working_days_between(cal, request, first)
+        );
+    }
+
+    println!();
+    println!("Outputs: {}", dir.display());
+    println!(
+        "Not yet in the demo: synthetic feeds, ingestion, identity resolution, indicators, billing, reports."
+    );
+    Ok(())
+}
