@@ -280,16 +280,7 @@ pub(crate) fn employment_thousands(lot: Lot) -> f64 {
     0.0
 }
 
-const ELIGIBLE: [&str; 8] = [
-    "CDI",
-    "CDD",
-    "INTERIM",
-    "APPRENTI",
-    "INDEPENDANT",
-    "DE_ACTIVITE_REDUITE",
-    "ETUDIANT_EN_EMPLOI",
-    "RETRAITE_EN_EMPLOI",
-];
+const ELIGIBLE: [&str; 8] = cep_domain::reference::ELIGIBLE_STATUSES;
 const ELIGIBLE_WEIGHTS: [f64; 8] = [0.62, 0.14, 0.06, 0.03, 0.07, 0.04, 0.02, 0.02];
 const MODES: [&str; 7] = [
     "PRESENTIEL",
