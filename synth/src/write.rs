@@ -547,9 +547,17 @@ fn record_line_truth(
 }
 
 fn write_complaints(ds: &Dataset, o: &mut Out) -> Result<(), SynthError> {
+    // A version on the reception day, then a new one on the acknowledgment and answer days.
     let mut by: BTreeMap<(Lot, NaiveDate), Vec<&crate::lifecycle::Complaint>> = BTreeMap::new();
     for c in &ds.complaints {
-        by.entry((c.lot, c.reception)).or_default().push(c);
+        let mut days = vec![c.reception];
+        days.extend(c.ack);
+        days.extend(c.answer);
+        days.sort_unstable();
+        days.dedup();
+        for day in days {
+            by.entry((c.lot, day)).or_default().push(c);
+        }
     }
     for ((lot, day), list) in by {
         let rel = format!(
@@ -563,7 +571,6 @@ fn write_complaints(ds: &Dataset, o: &mut Out) -> Result<(), SynthError> {
         for c in list {
             let d = &ds.dossiers[c.dossier as usize];
             let op = &ds.operator_persons[d.op_person as usize];
-            // Sent on reception day; acknowledgment and answer dates only once they happened.
             let ack = c
                 .ack
                 .filter(|a| *a <= day)
