@@ -81,9 +81,25 @@ pub fn run(settings: &Settings) -> Result<()> {
     }
 
     println!();
-    println!("Outputs: {}", dir.display());
+    println!("5. Synthetic operator feeds (3 months from 2025-01, scale 0.02, all 19 lots):");
+    let feeds = dir.join("feeds");
+    if feeds.exists() {
+        std::fs::remove_dir_all(&feeds)
+            .with_context(|| format!("cannot clear {}", feeds.display()))?;
+    }
+    let start = "2025-01".parse().expect("valid month");
+    let s = cep_synth::generate(&cep_synth::SynthConfig::new(7, start, 3, 0.02), &feeds)?;
     println!(
-        "Not yet in the demo: synthetic feeds, ingestion, identity resolution, indicators, billing, reports."
+        "   {} persons ({} seen by several operators), {} dossiers, {} fiches in {} files",
+        s.persons, s.persons_at_several_lots, s.dossiers, s.fiches, s.files
     );
+    println!(
+        "   feeds: {0}/inbox/L01…L19   buyer inputs: {0}/buyer   ground truth: {0}/truth",
+        feeds.display()
+    );
+
+    println!();
+    println!("Outputs: {}", dir.display());
+    println!("Not yet in the demo: ingestion, identity resolution, indicators, billing, reports.");
     Ok(())
 }

@@ -766,6 +766,26 @@ impl Builder<'_> {
         self.dossiers.len() - 1
     }
 
+    /// A new person of `region` first seen on a day of `month`; `None` when that day's dossiers
+    /// would go to a lot that is not generated (an unselected region outside lot 19's takeover).
+    fn new_person(
+        &mut self,
+        region: Lot,
+        month: YearMonth,
+        region_selected: bool,
+    ) -> Option<(u32, NaiveDate)> {
+        let day = month.first_day()
+            + Duration::days(self.rng.random_range(0..i64::from(month.last_day().day())));
+        if !region_selected && self.lot_serving(region, day) != Lot::BACKUP {
+            return None;
+        }
+        let person = self.persons.len() as u32;
+        let identity = random_identity(region, month.year(), &mut self.rng);
+        self.persons.push(identity);
+        self.person_lots.push(vec![]);
+        Some((person, day))
+    }
+
     /// A person's path through the work units from `day` in `region`.
     fn journey(&mut self, person: u32, region: Lot, day: NaiveDate) -> Option<NaiveDate> {
         let statut = eligible_status(&mut self.rng);
@@ -869,15 +889,9 @@ pub(crate) fn build(config: &SynthConfig) -> Dataset {
             let uo0_only = count(21_000.0, &mut b.rng);
             let region_selected = config.lots.contains(&region);
             for _ in 0..entrants {
-                let day = month.first_day()
-                    + Duration::days(b.rng.random_range(0..i64::from(month.last_day().day())));
-                if !region_selected && b.lot_serving(region, day) != Lot::BACKUP {
+                let Some((person, day)) = b.new_person(region, month, region_selected) else {
                     continue;
-                }
-                let person = b.persons.len() as u32;
-                let identity = random_identity(region, month.year(), &mut b.rng);
-                b.persons.push(identity);
-                b.person_lots.push(vec![]);
+                };
                 if let Some(after) = b.journey(person, region, day) {
                     // Some re-engage later at another operator (moving, a second project).
                     if b.rng.random_bool(0.04) && regions.len() > 1 {
@@ -905,15 +919,9 @@ pub(crate) fn build(config: &SynthConfig) -> Dataset {
                 }
             }
             for _ in 0..uo0_only {
-                let day = month.first_day()
-                    + Duration::days(b.rng.random_range(0..i64::from(month.last_day().day())));
-                if !region_selected && b.lot_serving(region, day) != Lot::BACKUP {
+                let Some((person, day)) = b.new_person(region, month, region_selected) else {
                     continue;
-                }
-                let person = b.persons.len() as u32;
-                let identity = random_identity(region, month.year(), &mut b.rng);
-                b.persons.push(identity);
-                b.person_lots.push(vec![]);
+                };
                 let ineligible = b.rng.random_bool(0.15);
                 let statut = if ineligible {
                     pick(&["DEMANDEUR_EMPLOI", "AGENT_PUBLIC", "AUTRE"], &mut b.rng)
@@ -960,8 +968,6 @@ pub(crate) fn build(config: &SynthConfig) -> Dataset {
     let satisfaction = Lot::all()
         .map(|l| (l, 0.80 + 0.012 * f64::from(l.number() % 10)))
         .collect();
-    let mut rng = b.rng;
-    let _ = rng.random::<u8>();
     Dataset {
         start: b.start,
         end: b.end,

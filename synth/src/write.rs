@@ -2,7 +2,7 @@
 
 use crate::lifecycle::{Dataset, Dossier, Injection};
 use crate::{Summary, SummaryCounts, SynthConfig, SynthError};
-use cep_domain::{Lot, Nir, Sex, WorkUnit, YearMonth};
+use cep_domain::{Lot, Nir, WorkUnit, YearMonth};
 use chrono::{Datelike, Duration, NaiveDate};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -543,7 +543,6 @@ fn record_line_truth(
             _ => {}
         }
     }
-    let _ = Sex::Man;
 }
 
 fn write_complaints(ds: &Dataset, o: &mut Out) -> Result<(), SynthError> {
