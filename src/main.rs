@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod ingest_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -33,6 +34,14 @@ enum Command {
     Demo,
     /// Generate a synthetic national dataset: operator feeds, buyer-side inputs, ground truth.
     Synth(SynthArgs),
+    /// Receive and process operator feed files (spec feed-format-v1): reports go to the outbox.
+    Ingest(ingest_cmd::IngestArgs),
+    /// Import a buyer-side CSV file (spec §9): operators, purchase-orders.
+    Import {
+        /// operators | purchase-orders
+        kind: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +112,29 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo => demo::run(&settings),
+        Command::Ingest(a) => {
+            let store = open_store(&settings)?;
+            let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);
+            let totals = ingest_cmd::run(&ingestor, &a)?;
+            eprintln!("{totals}; reports in {}", ingestor.outbox().display());
+            Ok(())
+        }
+        Command::Import { kind, file } => {
+            let Some(k) = cep_ingest::buyer::ImportKind::parse(&kind) else {
+                anyhow::bail!("unknown import kind {kind:?}; expected operators or purchase-orders");
+            };
+            let store = open_store(&settings)?;
+            let o = cep_ingest::buyer::import(&store, k, &file)?;
+            println!(
+                "{}: {} rows, {} new, {} amended, {} unchanged",
+                file.display(),
+                o.rows,
+                o.new,
+                o.amended,
+                o.unchanged
+            );
+            Ok(())
+        }
         Command::Synth(a) => {
             let mut config = cep_synth::SynthConfig::new(a.seed, a.start, a.months, a.scale);
             if !a.lots.is_empty() {
@@ -133,6 +165,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn open_store(settings: &Settings) -> Result<cep_store::Store> {
+    let url = settings.database_url()?;
+    cep_store::Store::open_and_migrate(&url, settings.database.pool_size)
+        .with_context(|| format!("opening {}", url.masked()))
 }
 
 fn init_tracing(filter: &str) -> Result<()> {

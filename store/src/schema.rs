@@ -92,6 +92,10 @@ diesel::table! {
         operator_person_id -> BigInt,
         current_fiche_id -> Nullable<BigInt>,
         current_horodatage_utc -> Nullable<Timestamp>,
+        date_engagement -> Nullable<Date>,
+        date_cloture -> Nullable<Date>,
+        motif_cloture -> Nullable<Text>,
+        ever_eligible -> Bool,
     }
 }
 
@@ -309,6 +313,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consumption_refs (reference) {
+        reference -> Text,
+        dossier_id -> BigInt,
+        receipt_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    processing_reports (receipt_id) {
+        receipt_id -> BigInt,
+        lot -> Nullable<Text>,
+        file_name -> Text,
+        status -> Text,
+        report_json -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pull_cursors (lot) {
+        lot -> Text,
+        since -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(identity_records -> operator_persons (operator_person_id));
 diesel::joinable!(dossiers -> operator_persons (operator_person_id));
 diesel::joinable!(fiches -> dossiers (dossier_id));
@@ -317,6 +348,8 @@ diesel::joinable!(quarantined_lines -> receipts (receipt_id));
 diesel::joinable!(anomalies -> receipts (receipt_id));
 diesel::joinable!(complaints -> receipts (receipt_id));
 diesel::joinable!(means -> receipts (receipt_id));
+diesel::joinable!(consumption_refs -> dossiers (dossier_id));
+diesel::joinable!(processing_reports -> receipts (receipt_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     operators,
@@ -336,4 +369,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     complaints,
     means,
     users,
+    consumption_refs,
+    processing_reports,
+    pull_cursors,
 );

@@ -51,6 +51,9 @@ fn every_declared_column_exists_on_both_backends() {
             complaints,
             means,
             users,
+            consumption_refs,
+            processing_reports,
+            pull_cursors,
         );
     });
 }

@@ -715,7 +715,8 @@ impl Builder<'_> {
             .filter(|(_, m)| *m != "ABANDON_DELAI")
             .map(|(d, _)| format!("{:04}-Lot{lot}-T{}-01", d.year(), (d.month() - 1) / 3 + 1));
         let livrable = closure
-            .filter(|(_, m)| *m == "LIVRABLE_SIGNE" && matches!(uo, WorkUnit::Uo1 | WorkUnit::Uo21))
+            // Every voluntary UO1/UO2.1 closure deposits its signed deliverable (spec point 22).
+            .filter(|(_, m)| *m != "ABANDON_DELAI" && matches!(uo, WorkUnit::Uo1 | WorkUnit::Uo21))
             .map(|_| {
                 let mut h = [0u8; 32];
                 self.rng.fill(&mut h);

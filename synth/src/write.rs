@@ -75,12 +75,14 @@ fn fiche_line(ds: &Dataset, d: &Dossier, index: usize, day: NaiveDate, stamp: &s
     let mut numero = d.numero.clone();
     if inj == Some(Injection::DossierMois) {
         let prev = YearMonth::of(d.engagement).plus(-1);
+        // Counter moved to 9xxxxx so that it cannot collide with a real dossier of that month.
         numero = format!(
-            "{}{:02}{:02}{}",
+            "{}{:02}{:02}{}9{}",
             &d.numero[..2],
             prev.year() % 100,
             prev.month(),
-            &d.numero[6..]
+            &d.numero[6..8],
+            &d.numero[9..]
         );
     }
     let reference = match inj {
@@ -379,6 +381,7 @@ pub(crate) fn write_all(
                     "FICHE_STALE",
                     "older fiche re-sent".into(),
                 ));
+                record_line_truth(ds, d, &line[1], first, &rel, line_no, &mut truth);
                 continue;
             }
             let stamp = horodatage(*day, seconds);
@@ -386,7 +389,7 @@ pub(crate) fn write_all(
             push(&mut text, &line, unknown);
             line_no += 1;
             fiches += 1;
-            record_line_truth(ds, d, *day, &rel, line_no, &mut truth);
+            record_line_truth(ds, d, &line[1], *day, &rel, line_no, &mut truth);
             // A blocking corrupted copy right after the line it copies (on the dossier's last day
             // in the period, or its second for kinds that need an open unit).
             if let Some(kind) = d.injection.filter(|k| k.is_extra_line()) {
@@ -499,6 +502,7 @@ pub(crate) fn write_all(
 fn record_line_truth(
     ds: &Dataset,
     d: &Dossier,
+    numero: &str,
     day: NaiveDate,
     rel: &str,
     line: usize,
@@ -508,7 +512,7 @@ fn record_line_truth(
         truth.push((
             rel.to_owned(),
             line,
-            d.numero.clone(),
+            numero.to_owned(),
             code,
             note.to_owned(),
         ))
@@ -603,11 +607,13 @@ fn write_means(config: &SynthConfig, ds: &Dataset, o: &mut Out) -> Result<(), Sy
     while half.first_day() <= ds.end {
         let day = half.last_day().min(ds.end);
         for lot in config.lots.iter().copied() {
+            // The backup lot serves a small share of its region's activity (and its MOYENS file
+            // must not be byte-identical to the region's own: files are content-addressed).
             let size = crate::lifecycle::employment_thousands(if lot.is_backup() {
                 Lot::parse("17").expect("lot")
             } else {
                 lot
-            });
+            }) * if lot.is_backup() { 0.1 } else { 1.0 };
             let etp = |f: f64| format!("{:.2}", (size * f * config.scale).max(0.5));
             let rel = format!(
                 "inbox/L{lot}/CEP_L{lot}_MOYENS_{}_01.csv",

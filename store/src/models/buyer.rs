@@ -139,3 +139,116 @@ impl Operator {
             .map_err(StoreError::query("reading an operator's history"))
     }
 }
+
+use crate::schema::purchase_orders;
+
+/// A purchase order (bon de commande, spec §9) as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = purchase_orders)]
+pub struct PurchaseOrder {
+    pub id: i64,
+    pub reference: String,
+    pub lot: String,
+    pub uo: String,
+    pub date_notification: NaiveDate,
+    pub quantite: i64,
+    pub prix_unitaire_ht_cents: i64,
+    pub taux_tva_bp: i32,
+    pub date_debut: NaiveDate,
+    pub date_fin: NaiveDate,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+    pub superseded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = purchase_orders)]
+pub struct NewPurchaseOrder {
+    pub reference: String,
+    pub lot: String,
+    pub uo: String,
+    pub date_notification: NaiveDate,
+    pub quantite: i64,
+    pub prix_unitaire_ht_cents: i64,
+    pub taux_tva_bp: i32,
+    pub date_debut: NaiveDate,
+    pub date_fin: NaiveDate,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+}
+
+impl NewPurchaseOrder {
+    /// Records the order of this reference: new, unchanged, or an amendment kept in history.
+    pub fn record(&self, conn: &mut DbConnection) -> Result<Recorded> {
+        conn.transaction(|conn| {
+            let current = PurchaseOrder::current(conn, &self.reference)?;
+            let same = |c: &PurchaseOrder| {
+                c.lot == self.lot
+                    && c.uo == self.uo
+                    && c.date_notification == self.date_notification
+                    && c.quantite == self.quantite
+                    && c.prix_unitaire_ht_cents == self.prix_unitaire_ht_cents
+                    && c.taux_tva_bp == self.taux_tva_bp
+                    && c.date_debut == self.date_debut
+                    && c.date_fin == self.date_fin
+            };
+            let outcome = match &current {
+                Some(c) if same(c) => return Ok(Recorded::Unchanged),
+                Some(c) => {
+                    diesel::update(purchase_orders::table.find(c.id))
+                        .set(purchase_orders::superseded_at.eq(Some(self.recorded_at)))
+                        .execute(conn)
+                        .map_err(StoreError::query("superseding a purchase order"))?;
+                    Recorded::Amended
+                }
+                None => Recorded::New,
+            };
+            insert_returning_id!(conn, purchase_orders::table, purchase_orders::id, self)
+                .map_err(StoreError::query("recording a purchase order"))?;
+            Ok(outcome)
+        })
+    }
+}
+
+impl PurchaseOrder {
+    /// The current version of the order `reference`.
+    pub fn current(conn: &mut DbConnection, reference: &str) -> Result<Option<PurchaseOrder>> {
+        purchase_orders::table
+            .filter(purchase_orders::reference.eq(reference))
+            .filter(purchase_orders::superseded_at.is_null())
+            .select(PurchaseOrder::as_select())
+            .first(conn)
+            .optional()
+            .map_err(StoreError::query("reading a purchase order"))
+    }
+
+    /// Every current order, by reference.
+    pub fn all_current(conn: &mut DbConnection) -> Result<Vec<PurchaseOrder>> {
+        purchase_orders::table
+            .filter(purchase_orders::superseded_at.is_null())
+            .order(purchase_orders::reference)
+            .select(PurchaseOrder::as_select())
+            .load(conn)
+            .map_err(StoreError::query("listing purchase orders"))
+    }
+}
+
+/// A buyer-side import as recorded (`cep import KIND FILE`).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = crate::schema::buyer_imports)]
+pub struct NewBuyerImport {
+    pub kind: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub imported_at: NaiveDateTime,
+    pub rows_total: i32,
+    pub rows_new: i32,
+    pub rows_amended: i32,
+}
+
+impl NewBuyerImport {
+    pub fn insert(&self, conn: &mut DbConnection) -> Result<i64> {
+        insert_returning_id!(conn, crate::schema::buyer_imports::table, crate::schema::buyer_imports::id, self)
+            .map_err(StoreError::query("recording a buyer-side import"))
+    }
+}

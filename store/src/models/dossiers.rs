@@ -176,6 +176,10 @@ pub struct Dossier {
     pub operator_person_id: i64,
     pub current_fiche_id: Option<i64>,
     pub current_horodatage_utc: Option<NaiveDateTime>,
+    pub date_engagement: Option<NaiveDate>,
+    pub date_cloture: Option<NaiveDate>,
+    pub motif_cloture: Option<String>,
+    pub ever_eligible: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Insertable)]
@@ -262,7 +266,7 @@ pub struct Fiche {
 
 /// A fiche about to be recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
-#[diesel(table_name = fiches)]
+#[diesel(table_name = fiches, treat_none_as_default_value = false)]
 pub struct NewFiche {
     pub dossier_id: i64,
     pub receipt_id: i64,

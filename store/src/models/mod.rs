@@ -2,6 +2,7 @@
 
 pub mod buyer;
 pub mod dossiers;
+pub mod ingest;
 pub mod receipts;
 
 use chrono::NaiveDateTime;

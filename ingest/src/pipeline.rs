@@ -1,0 +1,581 @@
+//! Receiving and processing one file or body (DESIGN decision 3): the content is archived
+//! (content-addressed by SHA-256) and its receipt committed before anything is parsed; then
+//! the whole file is checked and applied in one transaction, with its processing report.
+//! Killed half-way, the store holds the receipt and nothing else of the file, and the next
+//! run processes it again from the start.
+
+use crate::anomaly::{Anomaly, AnomalyCode, Severity};
+use crate::csv::CsvReader;
+use crate::decode::{Sniffed, sniff};
+use crate::dossier::{LineContext, OperatorRegistry};
+use crate::file_name::{self, FeedKind};
+use crate::report::{MediatorAccess, ProcessingReport, Status};
+use crate::source::{self, Item};
+use crate::{apply, other_kinds};
+use cep_domain::{Lot, WorkUnit};
+use cep_store::models::buyer::Operator;
+use cep_store::models::ingest::{NewAnomaly, ProcessingReportRow, insert_anomalies};
+use cep_store::models::now_utc;
+use cep_store::models::receipts::{NewReceipt, Receipt};
+use cep_store::{DbConnection, Store, StoreError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::Connection;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// How a file or body arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Cli,
+    Inbox,
+    Api,
+    Pull,
+}
+
+impl Channel {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Cli => "cli",
+            Channel::Inbox => "inbox",
+            Channel::Api => "api",
+            Channel::Pull => "pull",
+        }
+    }
+}
+
+/// What is known of a submission besides its content.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub file_name: String,
+    /// The depositing lot (inbox folder, `--lot`, or the token's lot).
+    pub lot: Lot,
+    pub channel: Channel,
+    /// An administrator's explicit reception time (spec §1); recorded with the receipt.
+    pub received_at: Option<DateTime<Utc>>,
+    /// For JSON bodies: the record kind of the route (the name is not a feed file name).
+    pub json_kind: Option<FeedKind>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot read or archive {path}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for IngestError {
+    fn from(e: diesel::result::Error) -> Self {
+        IngestError::Store(StoreError::Transaction(e))
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Lines per batch: read, checked and written together inside the file's transaction.
+pub const BATCH: usize = 5_000;
+
+/// Receives and processes feeds into a store, archiving raw content under `data_dir`.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    store: Store,
+    archive: PathBuf,
+    outbox: PathBuf,
+}
+
+impl Ingestor {
+    /// `data_dir/archive/` holds raw content by SHA-256; `data_dir/outbox/L{ll}/` the reports.
+    pub fn new(store: Store, data_dir: &Path) -> Self {
+        Ingestor {
+            store,
+            archive: data_dir.join("archive"),
+            outbox: data_dir.join("outbox"),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn outbox(&self) -> &Path {
+        &self.outbox
+    }
+
+    /// Receives a file and processes it.
+    pub fn ingest_file(&self, path: &Path, sub: &Submission) -> Result<ProcessingReport, IngestError> {
+        let file = std::fs::File::open(path).map_err(io(path))?;
+        self.ingest_reader(file, path, sub)
+    }
+
+    /// Receives a body (API push or pull) and processes it.
+    pub fn ingest_bytes(&self, body: &[u8], sub: &Submission) -> Result<ProcessingReport, IngestError> {
+        self.ingest_reader(body, Path::new(&sub.file_name), sub)
+    }
+
+    fn ingest_reader(&self, input: impl Read, origin: &Path, sub: &Submission) -> Result<ProcessingReport, IngestError> {
+        let (sha, size, archived) = self.archive_content(input, origin)?;
+        let mut conn = self.store.conn()?;
+        let receipt = match Receipt::find_by_sha256(&mut conn, &sha)? {
+            Some(r) if r.status != "received" => {
+                let report = duplicate_report(&r, sub);
+                report.write_outbox(&self.outbox).map_err(io(&self.outbox))?;
+                return Ok(report);
+            }
+            // Received before but never processed (the process stopped): process it now.
+            Some(r) => r,
+            None => {
+                let at = sub
+                    .received_at
+                    .map(|t| t.naive_utc())
+                    .unwrap_or_else(now_utc);
+                let lot = sub.lot.to_string();
+                let kind = sub.json_kind.map(FeedKind::as_str);
+                let archived_s = archived.to_string_lossy();
+                let new = NewReceipt {
+                    sha256: &sha,
+                    lot: Some(&lot),
+                    kind,
+                    channel: sub.channel.as_str(),
+                    file_name: &sub.file_name,
+                    size_bytes: size as i64,
+                    received_at: at,
+                    received_at_override: sub.received_at.is_some(),
+                    archive_path: &archived_s,
+                    status: "received",
+                    lines_total: 0,
+                    lines_accepted: 0,
+                    lines_quarantined: 0,
+                    warnings: 0,
+                };
+                let id = new.insert(&mut conn)?;
+                Receipt::find_by_sha256(&mut conn, &sha)?
+                    .filter(|r| r.id == id)
+                    .expect("the receipt just recorded")
+            }
+        };
+        let report = conn.transaction::<_, IngestError, _>(|conn| self.process(conn, &receipt, sub))?;
+        report.write_outbox(&self.outbox).map_err(io(&self.outbox))?;
+        Ok(report)
+    }
+
+    /// Copies the content into the archive while hashing it; returns (sha256, size, path).
+    fn archive_content(&self, mut input: impl Read, origin: &Path) -> Result<(String, u64, PathBuf), IngestError> {
+        let tmp_dir = self.archive.join("tmp");
+        std::fs::create_dir_all(&tmp_dir).map_err(io(&tmp_dir))?;
+        let tmp = tmp_dir.join(format!(
+            "{}-{}.part",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut size = 0u64;
+        loop {
+            let n = input.read(&mut buf).map_err(io(origin))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(io(&tmp))?;
+            size += n as u64;
+        }
+        let file = out.into_inner().map_err(|e| IngestError::Io {
+            path: tmp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io(&tmp))?;
+        let sha = crate::dossier::hex(&hasher.finalize());
+        let dir = self.archive.join(&sha[..2]);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let dest = dir.join(&sha);
+        std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
+        Ok((sha, size, dest))
+    }
+
+    /// Checks and applies a received file; runs inside the file's transaction.
+    fn process(&self, conn: &mut DbConnection, receipt: &Receipt, sub: &Submission) -> Result<ProcessingReport, IngestError> {
+        let received_at = DateTime::<Utc>::from_naive_utc_and_offset(receipt.received_at, Utc);
+        let mut run = Run::new(receipt, sub);
+        let path = PathBuf::from(&receipt.archive_path);
+
+        let kind = match sub.json_kind {
+            Some(k) => Some(k),
+            None => match file_name::parse(&sub.file_name, received_at.date_naive()) {
+                Err(reason) => {
+                    run.file(AnomalyCode::FileName, Severity::Blocking, reason);
+                    None
+                }
+                Ok(n) if n.lot != sub.lot => {
+                    run.file(
+                        AnomalyCode::FileName,
+                        Severity::Blocking,
+                        format!("le fichier porte le lot {} mais a été déposé pour le lot {}", n.lot, sub.lot),
+                    );
+                    None
+                }
+                Ok(n) => {
+                    if name_used_by_other_content(conn, receipt)? {
+                        run.file(
+                            AnomalyCode::FileName,
+                            Severity::Blocking,
+                            format!("le nom « {} » a déjà été utilisé pour un autre contenu ; utiliser un nouveau numéro de séquence", sub.file_name),
+                        );
+                        None
+                    } else {
+                        Some(n.kind)
+                    }
+                }
+            },
+        };
+        if let Some(kind) = kind {
+            run.kind = Some(kind);
+            let ctx = Context::load(conn, sub.lot, received_at)?;
+            if sub.json_kind.is_some() {
+                let body = std::fs::read(&path).map_err(io(&path))?;
+                match source::json_items(&body, kind_columns(kind)) {
+                    Err(reason) => run.file(AnomalyCode::FileFormat, Severity::Blocking, reason),
+                    Ok((lot, _, _)) if lot != sub.lot.to_string() => run.file(
+                        AnomalyCode::FileName,
+                        Severity::Blocking,
+                        format!("le corps porte le lot {lot} mais le jeton est celui du lot {}", sub.lot),
+                    ),
+                    Ok((_, items, anomalies)) => {
+                        for a in anomalies {
+                            run.push_file(a);
+                        }
+                        self.apply_items(conn, &mut run, &ctx, kind, items.into_iter().map(Ok))?;
+                    }
+                }
+            } else {
+                let sniffed = sniff(std::fs::File::open(&path).map_err(io(&path))?).map_err(io(&path))?;
+                match sniffed {
+                    Sniffed::Unreadable(reason) => run.file(AnomalyCode::FileFormat, Severity::Blocking, reason),
+                    Sniffed::Readable { encoding, bom } => {
+                        if encoding == crate::decode::Encoding::Windows1252 {
+                            run.file(
+                                AnomalyCode::FileEncoding,
+                                Severity::Warning,
+                                "le fichier n'est pas en UTF-8 valide ; il a été lu en Windows-1252 : vérifier les accents et enregistrer en UTF-8",
+                            );
+                        }
+                        let file = std::fs::File::open(&path).map_err(io(&path))?;
+                        let mut reader = CsvReader::new(BufReader::with_capacity(1 << 16, file));
+                        let mut head = crate::csv::Record::default();
+                        match reader.read(&mut head).map_err(io(&path))? {
+                            None => run.file(
+                                AnomalyCode::FileFormat,
+                                Severity::Blocking,
+                                "fichier vide : la ligne d'en-tête manque",
+                            ),
+                            Some(Err(e)) => run.file(
+                                AnomalyCode::FileFormat,
+                                Severity::Blocking,
+                                format!("ligne d'en-tête illisible : {}", e.detail_fr()),
+                            ),
+                            Some(Ok(())) => {
+                                let (map, anomalies) = source::header(&head, encoding, bom, kind_columns(kind));
+                                for a in anomalies {
+                                    run.push_file(a);
+                                }
+                                if let Some(map) = map {
+                                    let items = source::csv_items(&mut reader, &map, encoding);
+                                    let p = path.clone();
+                                    self.apply_items(conn, &mut run, &ctx, kind, items.map(move |r| r.map_err(io(&p))))?;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            run.mediator = mediator_requests(conn, sub.lot, received_at)?;
+        }
+        run.finish(conn, receipt)
+    }
+
+    fn apply_items(
+        &self,
+        conn: &mut DbConnection,
+        run: &mut Run,
+        ctx: &Context,
+        kind: FeedKind,
+        items: impl Iterator<Item = Result<Item, IngestError>>,
+    ) -> Result<(), IngestError> {
+        match kind {
+            FeedKind::Dossiers => {
+                let mut batch = Vec::with_capacity(BATCH);
+                for item in items {
+                    batch.push(item?);
+                    if batch.len() == BATCH {
+                        apply::dossier_batch(conn, run, ctx, std::mem::take(&mut batch))?;
+                    }
+                }
+                if !batch.is_empty() {
+                    apply::dossier_batch(conn, run, ctx, batch)?;
+                }
+            }
+            FeedKind::Reclamations => {
+                for item in items {
+                    other_kinds::complaint(conn, run, ctx, item?)?;
+                }
+            }
+            FeedKind::Moyens => {
+                for item in items {
+                    other_kinds::means(conn, run, ctx, item?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn kind_columns(kind: FeedKind) -> source::Columns<'static> {
+    use std::sync::LazyLock;
+    static DOSSIERS: LazyLock<(Vec<&'static str>, Vec<&'static str>)> = LazyLock::new(|| {
+        (
+            crate::dossier::COLUMNS.iter().map(|c| c.name).collect(),
+            crate::dossier::required_in_header().collect(),
+        )
+    });
+    match kind {
+        FeedKind::Dossiers => source::Columns {
+            names: &DOSSIERS.0,
+            required: &DOSSIERS.1,
+        },
+        FeedKind::Reclamations => source::Columns {
+            names: &other_kinds::COMPLAINT_COLUMNS,
+            required: &other_kinds::COMPLAINT_REQUIRED,
+        },
+        FeedKind::Moyens => source::Columns {
+            names: &other_kinds::MEANS_COLUMNS,
+            required: &other_kinds::MEANS_COLUMNS,
+        },
+    }
+}
+
+/// Registries every line of a file is checked against, loaded once per file.
+#[derive(Debug)]
+pub struct Context {
+    pub lot: Lot,
+    pub received_at: DateTime<Utc>,
+    pub operators: OperatorRegistry,
+    /// Current purchase orders: reference → (lot, UO).
+    pub orders: HashMap<String, (String, String)>,
+}
+
+impl Context {
+    fn load(conn: &mut DbConnection, lot: Lot, received_at: DateTime<Utc>) -> Result<Context, IngestError> {
+        let mut operators = OperatorRegistry::default();
+        for o in Operator::all_current(conn)? {
+            if let Ok(l) = Lot::parse(&o.lot) {
+                operators.add(l, o.code_operateur, o.date_debut, o.date_fin);
+            }
+        }
+        let orders = cep_store::models::ingest::current_orders(conn)?
+            .into_iter()
+            .map(|(r, l, u)| (r, (l, u)))
+            .collect();
+        Ok(Context {
+            lot,
+            received_at,
+            operators,
+            orders,
+        })
+    }
+
+    pub fn line(&self) -> LineContext<'_> {
+        LineContext {
+            lot: self.lot,
+            received_at: self.received_at,
+            operators: &self.operators,
+        }
+    }
+
+    /// The purchase-order check of a consumption reference (§6.2, point 17).
+    pub fn order_anomaly(&self, reference: &str, uo: WorkUnit) -> Option<(AnomalyCode, String)> {
+        let order = &reference[..reference.len() - 6];
+        match self.orders.get(order) {
+            None => Some((
+                AnomalyCode::BcUnknown,
+                format!("le bon de commande {order} n'existe pas au registre ; l'unité n'est pas facturable tant qu'il n'est pas corrigé"),
+            )),
+            Some((lot, u)) if *lot != self.lot.to_string() || *u != uo.column_code() => Some((
+                AnomalyCode::BcMismatch,
+                format!("le bon de commande {order} est du lot {lot} et de l'UO {u}, la fiche du lot {} et de l'UO {}", self.lot, uo.column_code()),
+            )),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The state of one file's processing: counts, anomalies, the report.
+#[derive(Debug)]
+pub struct Run {
+    pub receipt_id: i64,
+    pub file: String,
+    pub lot: Lot,
+    pub kind: Option<FeedKind>,
+    pub sha256: String,
+    pub received_at: NaiveDateTime,
+    pub rejected: bool,
+    pub lines: u64,
+    pub accepted: u64,
+    pub unchanged: u64,
+    pub quarantined: u64,
+    pub warnings: u64,
+    pub anomalies: Vec<Anomaly>,
+    pub mediator: Vec<MediatorAccess>,
+    /// Anomalies not yet written to the store.
+    pending: Vec<NewAnomaly>,
+    /// Quarantined lines of the small kinds not yet written: (line, key, raw).
+    pub pending_quarantine: Vec<(u64, Option<String>, String)>,
+}
+
+impl Run {
+    fn new(receipt: &Receipt, sub: &Submission) -> Run {
+        Run {
+            receipt_id: receipt.id,
+            file: sub.file_name.clone(),
+            lot: sub.lot,
+            kind: sub.json_kind,
+            sha256: receipt.sha256.clone(),
+            received_at: receipt.received_at,
+            rejected: false,
+            lines: 0,
+            accepted: 0,
+            unchanged: 0,
+            quarantined: 0,
+            warnings: 0,
+            anomalies: vec![],
+            mediator: vec![],
+            pending: vec![],
+            pending_quarantine: vec![],
+        }
+    }
+
+    fn file(&mut self, code: AnomalyCode, severity: Severity, detail: impl AsRef<str>) {
+        self.push_file(Anomaly::file(code, severity, detail));
+    }
+
+    fn push_file(&mut self, a: Anomaly) {
+        if a.severity == Severity::Blocking {
+            self.rejected = true;
+        }
+        self.record(a);
+    }
+
+    /// Counts and keeps one anomaly (written to the store at the next flush).
+    pub fn record(&mut self, a: Anomaly) {
+        if a.severity == Severity::Warning {
+            self.warnings += 1;
+        }
+        self.pending.push(NewAnomaly {
+            receipt_id: self.receipt_id,
+            line_number: a.line.map(|l| l as i64),
+            numero_dossier: a.dossier.clone(),
+            column_name: a.column.clone(),
+            code: a.code.as_str().to_owned(),
+            severity: a.severity.as_str().to_owned(),
+            message: a.message.clone(),
+        });
+        self.anomalies.push(a);
+    }
+
+    pub fn flush_anomalies(&mut self, conn: &mut DbConnection) -> Result<(), IngestError> {
+        insert_anomalies(conn, &self.pending)?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn finish(mut self, conn: &mut DbConnection, receipt: &Receipt) -> Result<ProcessingReport, IngestError> {
+        other_kinds::flush_quarantine(conn, &mut self)?;
+        self.flush_anomalies(conn)?;
+        let status = if self.rejected {
+            Status::Rejected
+        } else {
+            Status::Accepted
+        };
+        let report = ProcessingReport {
+            file: self.file,
+            lot: Some(self.lot.to_string()),
+            kind: self.kind.map(|k| k.as_str().to_owned()),
+            sha256: self.sha256,
+            status,
+            received_at: DateTime::<Utc>::from_naive_utc_and_offset(self.received_at, Utc).to_rfc3339(),
+            lines: self.lines,
+            accepted: self.accepted,
+            unchanged: self.unchanged,
+            quarantined: self.quarantined,
+            warnings: self.warnings,
+            anomalies: self.anomalies,
+            mediator_access_requests: self.mediator,
+        };
+        let now = now_utc();
+        let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        Receipt::finish(
+            conn,
+            receipt.id,
+            status.as_str(),
+            [clamp(report.lines), clamp(report.accepted), clamp(report.quarantined), clamp(report.warnings)],
+            now,
+        )?;
+        ProcessingReportRow {
+            receipt_id: receipt.id,
+            lot: report.lot.clone(),
+            file_name: report.file.clone(),
+            status: status.as_str().to_owned(),
+            report_json: report.to_json(),
+            created_at: now,
+        }
+        .insert(conn)?;
+        Ok(report)
+    }
+}
+
+fn duplicate_report(original: &Receipt, sub: &Submission) -> ProcessingReport {
+    ProcessingReport {
+        file: sub.file_name.clone(),
+        lot: Some(sub.lot.to_string()),
+        kind: original.kind.clone(),
+        sha256: original.sha256.clone(),
+        status: Status::Duplicate,
+        received_at: DateTime::<Utc>::from_naive_utc_and_offset(original.received_at, Utc).to_rfc3339(),
+        lines: 0,
+        accepted: 0,
+        unchanged: 0,
+        quarantined: 0,
+        warnings: 0,
+        anomalies: vec![],
+        mediator_access_requests: vec![],
+    }
+}
+
+fn name_used_by_other_content(conn: &mut DbConnection, receipt: &Receipt) -> Result<bool, IngestError> {
+    use cep_store::schema::receipts::dsl as r;
+    use diesel::prelude::*;
+    let n: i64 = r::receipts
+        .filter(r::file_name.eq(&receipt.file_name))
+        .filter(r::lot.eq(&receipt.lot))
+        .filter(r::sha256.ne(&receipt.sha256))
+        .filter(r::status.eq("accepted"))
+        .count()
+        .get_result(conn)
+        .map_err(StoreError::query("looking up earlier files of the same name"))?;
+    Ok(n > 0)
+}
+
+/// The médiateur's dossier-access requests of the reception day for this lot (Annex 2 §3).
+/// The API issue records them; until then there are none to report.
+fn mediator_requests(_conn: &mut DbConnection, _lot: Lot, _day: DateTime<Utc>) -> Result<Vec<MediatorAccess>, IngestError> {
+    Ok(vec![])
+}

@@ -1,0 +1,10 @@
+DROP INDEX complaints_receipt;
+DROP INDEX quarantined_receipt;
+DROP INDEX anomalies_line;
+DROP TABLE pull_cursors;
+DROP TABLE processing_reports;
+DROP TABLE consumption_refs;
+ALTER TABLE dossiers DROP COLUMN ever_eligible;
+ALTER TABLE dossiers DROP COLUMN motif_cloture;
+ALTER TABLE dossiers DROP COLUMN date_cloture;
+ALTER TABLE dossiers DROP COLUMN date_engagement;

@@ -1,0 +1,526 @@
+//! The bulk reads and writes of ingestion: one batch of lines at a time, inside the file's
+//! transaction. Multi-row statements differ between the backends (PostgreSQL: multi-row
+//! `INSERT … RETURNING` and binary `COPY`; SQLite: prepared single-row statements, which are
+//! cheap in-process), so each is written here once per backend and nowhere else.
+
+use crate::models::dossiers::NewFiche;
+use crate::schema::{
+    anomalies, consumption_refs, dossiers, fiches, identity_records, operator_persons,
+    processing_reports, purchase_orders, quarantined_lines,
+};
+use crate::{DbConnection, Result, StoreError};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+/// Rows of an `IN (…)` list per statement (SQLite's bind limit is far above this).
+const CHUNK: usize = 900;
+
+/// What the checks need of a stored dossier.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct DossierSummary {
+    pub id: i64,
+    pub numero_dossier: String,
+    pub lot: String,
+    pub uo: String,
+    pub region_lot: String,
+    pub operator_person_id: i64,
+    pub current_horodatage_utc: Option<NaiveDateTime>,
+    pub date_engagement: Option<NaiveDate>,
+    pub date_cloture: Option<NaiveDate>,
+    pub motif_cloture: Option<String>,
+    pub ever_eligible: bool,
+    pub identifiant_beneficiaire: String,
+    pub national_person_id: Option<String>,
+}
+
+/// The stored dossiers among `numeros`.
+pub fn dossiers_by_numero(conn: &mut DbConnection, numeros: &[String]) -> Result<Vec<DossierSummary>> {
+    let mut out = Vec::new();
+    for chunk in numeros.chunks(CHUNK) {
+        let rows = dossiers::table
+            .inner_join(operator_persons::table)
+            .filter(dossiers::numero_dossier.eq_any(chunk))
+            .select((
+                dossiers::id,
+                dossiers::numero_dossier,
+                dossiers::lot,
+                dossiers::uo,
+                dossiers::region_lot,
+                dossiers::operator_person_id,
+                dossiers::current_horodatage_utc,
+                dossiers::date_engagement,
+                dossiers::date_cloture,
+                dossiers::motif_cloture,
+                dossiers::ever_eligible,
+                operator_persons::identifiant_beneficiaire,
+                operator_persons::national_person_id,
+            ))
+            .load::<DossierSummary>(conn)
+            .map_err(StoreError::query("reading dossiers of a batch"))?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Every stored fiche instant of these dossiers: (dossier id, horodatage UTC, content hash).
+pub fn fiche_instants(conn: &mut DbConnection, dossier_ids: &[i64]) -> Result<Vec<(i64, NaiveDateTime, String)>> {
+    let mut out = Vec::new();
+    for chunk in dossier_ids.chunks(CHUNK) {
+        out.extend(
+            fiches::table
+                .filter(fiches::dossier_id.eq_any(chunk))
+                .select((fiches::dossier_id, fiches::horodatage_utc, fiches::content_hash))
+                .load::<(i64, NaiveDateTime, String)>(conn)
+                .map_err(StoreError::query("reading fiche instants of a batch"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Operator persons of a lot among `identifiants`: (identifiant, id, national id).
+pub fn persons_of_lot(
+    conn: &mut DbConnection,
+    lot: &str,
+    identifiants: &[String],
+) -> Result<Vec<(String, i64, Option<String>)>> {
+    let mut out = Vec::new();
+    for chunk in identifiants.chunks(CHUNK) {
+        out.extend(
+            operator_persons::table
+                .filter(operator_persons::lot.eq(lot))
+                .filter(operator_persons::identifiant_beneficiaire.eq_any(chunk))
+                .select((
+                    operator_persons::identifiant_beneficiaire,
+                    operator_persons::id,
+                    operator_persons::national_person_id,
+                ))
+                .load(conn)
+                .map_err(StoreError::query("reading operator persons of a batch"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Dossiers of these operator persons: (person id, numero, uo, engagement).
+pub fn dossiers_of_persons(
+    conn: &mut DbConnection,
+    person_ids: &[i64],
+) -> Result<Vec<(i64, String, String, Option<NaiveDate>)>> {
+    let mut out = Vec::new();
+    for chunk in person_ids.chunks(CHUNK) {
+        out.extend(
+            dossiers::table
+                .filter(dossiers::operator_person_id.eq_any(chunk))
+                .select((
+                    dossiers::operator_person_id,
+                    dossiers::numero_dossier,
+                    dossiers::uo,
+                    dossiers::date_engagement,
+                ))
+                .load(conn)
+                .map_err(StoreError::query("reading the dossiers of persons"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// UO1/UO2 dossiers of other lots whose person has one of these national ids:
+/// (national id, lot, numero, uo, engagement, closure date, closure motif).
+#[allow(clippy::type_complexity)]
+pub fn dossiers_of_national_persons(
+    conn: &mut DbConnection,
+    national_ids: &[String],
+) -> Result<Vec<(String, String, String, String, Option<NaiveDate>, Option<NaiveDate>, Option<String>)>> {
+    let mut out = Vec::new();
+    for chunk in national_ids.chunks(CHUNK) {
+        let rows = dossiers::table
+            .inner_join(operator_persons::table)
+            .filter(operator_persons::national_person_id.eq_any(chunk))
+            .filter(dossiers::uo.ne("00"))
+            .select((
+                operator_persons::national_person_id.assume_not_null(),
+                dossiers::lot,
+                dossiers::numero_dossier,
+                dossiers::uo,
+                dossiers::date_engagement,
+                dossiers::date_cloture,
+                dossiers::motif_cloture,
+            ))
+            .load(conn)
+            .map_err(StoreError::query("reading the dossiers of national persons"))?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Owners of consumption references: (reference, owner's dossier number).
+pub fn reference_owners(conn: &mut DbConnection, references: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in references.chunks(CHUNK) {
+        out.extend(
+            consumption_refs::table
+                .inner_join(dossiers::table)
+                .filter(consumption_refs::reference.eq_any(chunk))
+                .select((consumption_refs::reference, dossiers::numero_dossier))
+                .load(conn)
+                .map_err(StoreError::query("reading consumption reference owners"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Dossier numbers among `numeros` that have a quarantined line not yet superseded.
+pub fn open_quarantine(conn: &mut DbConnection, numeros: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in numeros.chunks(CHUNK) {
+        out.extend(
+            quarantined_lines::table
+                .filter(quarantined_lines::numero_dossier.eq_any(chunk))
+                .filter(quarantined_lines::superseded_by_fiche_id.is_null())
+                .select(quarantined_lines::numero_dossier.assume_not_null())
+                .distinct()
+                .load::<String>(conn)
+                .map_err(StoreError::query("reading open quarantined lines"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Current purchase orders: (reference, lot, uo).
+pub fn current_orders(conn: &mut DbConnection) -> Result<Vec<(String, String, String)>> {
+    purchase_orders::table
+        .filter(purchase_orders::superseded_at.is_null())
+        .select((purchase_orders::reference, purchase_orders::lot, purchase_orders::uo))
+        .load(conn)
+        .map_err(StoreError::query("reading purchase orders"))
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = operator_persons, treat_none_as_default_value = false)]
+pub struct NewPerson {
+    pub lot: String,
+    pub identifiant_beneficiaire: String,
+    pub first_seen_at: NaiveDateTime,
+}
+
+/// Inserts operator persons; returns their ids in the same order.
+pub fn insert_persons(conn: &mut DbConnection, rows: &[NewPerson]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                let got: Vec<(String, i64)> = diesel::insert_into(operator_persons::table)
+                    .values(chunk)
+                    .returning((operator_persons::identifiant_beneficiaire, operator_persons::id))
+                    .get_results(c)
+                    .map_err(StoreError::query("creating operator persons"))?;
+                let map: std::collections::HashMap<String, i64> = got.into_iter().collect();
+                ids.extend(chunk.iter().map(|r| map[&r.identifiant_beneficiaire]));
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for r in rows {
+                ids.push(
+                    diesel::insert_into(operator_persons::table)
+                        .values(r)
+                        .returning(operator_persons::id)
+                        .get_result(c)
+                        .map_err(StoreError::query("creating an operator person"))?,
+                );
+            }
+        }
+    }
+    Ok(ids)
+}
+
+#[derive(Clone, Insertable)]
+#[diesel(table_name = identity_records, treat_none_as_default_value = false)]
+pub struct NewIdentity {
+    pub operator_person_id: i64,
+    pub identity_hash: String,
+    pub nom: Option<String>,
+    pub nom_usage: Option<String>,
+    pub prenom: Option<String>,
+    pub sexe: Option<String>,
+    pub date_naissance: Option<NaiveDate>,
+    pub nir: Option<String>,
+    pub adresse_numero: Option<String>,
+    pub adresse_type_voie: Option<String>,
+    pub adresse_voie: Option<String>,
+    pub adresse_commune: Option<String>,
+    pub adresse_code_postal: Option<String>,
+    pub email: Option<String>,
+    pub telephone: Option<String>,
+    pub first_seen_at: NaiveDateTime,
+}
+
+impl std::fmt::Debug for NewIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewIdentity")
+            .field("operator_person_id", &self.operator_person_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Known identity records of these persons: (person id, identity hash, id).
+pub fn identity_hashes(conn: &mut DbConnection, person_ids: &[i64]) -> Result<Vec<(i64, String, i64)>> {
+    let mut out = Vec::new();
+    for chunk in person_ids.chunks(CHUNK) {
+        out.extend(
+            identity_records::table
+                .filter(identity_records::operator_person_id.eq_any(chunk))
+                .select((
+                    identity_records::operator_person_id,
+                    identity_records::identity_hash,
+                    identity_records::id,
+                ))
+                .load(conn)
+                .map_err(StoreError::query("reading identity records of a batch"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Inserts identity records; returns their ids in the same order.
+pub fn insert_identities(conn: &mut DbConnection, rows: &[NewIdentity]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(CHUNK / 2) {
+                let got: Vec<(i64, String, i64)> = diesel::insert_into(identity_records::table)
+                    .values(chunk)
+                    .returning((
+                        identity_records::operator_person_id,
+                        identity_records::identity_hash,
+                        identity_records::id,
+                    ))
+                    .get_results(c)
+                    .map_err(StoreError::query("recording identity records"))?;
+                let map: std::collections::HashMap<(i64, String), i64> =
+                    got.into_iter().map(|(p, h, id)| ((p, h), id)).collect();
+                ids.extend(
+                    chunk
+                        .iter()
+                        .map(|r| map[&(r.operator_person_id, r.identity_hash.clone())]),
+                );
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for r in rows {
+                ids.push(
+                    diesel::insert_into(identity_records::table)
+                        .values(r)
+                        .returning(identity_records::id)
+                        .get_result(c)
+                        .map_err(StoreError::query("recording an identity record"))?,
+                );
+            }
+        }
+    }
+    Ok(ids)
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = dossiers, treat_none_as_default_value = false)]
+pub struct NewDossierRow {
+    pub numero_dossier: String,
+    pub lot: String,
+    pub uo: String,
+    pub region_lot: String,
+    pub operator_person_id: i64,
+}
+
+/// Inserts dossiers; returns their ids in the same order.
+pub fn insert_dossiers(conn: &mut DbConnection, rows: &[NewDossierRow]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                let got: Vec<(String, i64)> = diesel::insert_into(dossiers::table)
+                    .values(chunk)
+                    .returning((dossiers::numero_dossier, dossiers::id))
+                    .get_results(c)
+                    .map_err(StoreError::query("creating dossiers"))?;
+                let map: std::collections::HashMap<String, i64> = got.into_iter().collect();
+                ids.extend(chunk.iter().map(|r| map[&r.numero_dossier]));
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for r in rows {
+                ids.push(
+                    diesel::insert_into(dossiers::table)
+                        .values(r)
+                        .returning(dossiers::id)
+                        .get_result(c)
+                        .map_err(StoreError::query("creating a dossier"))?,
+                );
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Inserts fiches: binary `COPY` on PostgreSQL, prepared inserts on SQLite.
+pub fn insert_fiches(conn: &mut DbConnection, rows: &[NewFiche]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConnection::Pg(c) => diesel::copy_from(fiches::table)
+            .from_insertable(rows)
+            .execute(c)
+            .map(drop)
+            .map_err(StoreError::query("copying fiches")),
+        DbConnection::Sqlite(c) => {
+            for r in rows {
+                diesel::insert_into(fiches::table)
+                    .values(r)
+                    .execute(c)
+                    .map_err(StoreError::query("recording a fiche"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A dossier's new current state after a batch.
+#[derive(Debug, Clone)]
+pub struct DossierState {
+    pub id: i64,
+    pub horodatage_utc: NaiveDateTime,
+    pub date_engagement: NaiveDate,
+    pub date_cloture: Option<NaiveDate>,
+    pub motif_cloture: Option<String>,
+    pub ever_eligible: bool,
+}
+
+/// Moves dossiers to their latest fiche (which must already be stored).
+pub fn update_dossier_states(conn: &mut DbConnection, states: &[DossierState]) -> Result<()> {
+    for s in states {
+        let current_fiche = fiches::table
+            .filter(fiches::dossier_id.eq(s.id))
+            .filter(fiches::horodatage_utc.eq(s.horodatage_utc))
+            .select(fiches::id)
+            .single_value();
+        diesel::update(dossiers::table.find(s.id))
+            .set((
+                dossiers::current_fiche_id.eq(current_fiche),
+                dossiers::current_horodatage_utc.eq(Some(s.horodatage_utc)),
+                dossiers::date_engagement.eq(Some(s.date_engagement)),
+                dossiers::date_cloture.eq(s.date_cloture),
+                dossiers::motif_cloture.eq(s.motif_cloture.as_deref()),
+                dossiers::ever_eligible.eq(s.ever_eligible),
+            ))
+            .execute(conn)
+            .map_err(StoreError::query("updating a dossier's current state"))?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = consumption_refs, treat_none_as_default_value = false)]
+pub struct NewConsumptionRef {
+    pub reference: String,
+    pub dossier_id: i64,
+    pub receipt_id: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = quarantined_lines, treat_none_as_default_value = false)]
+pub struct NewQuarantinedLine {
+    pub receipt_id: i64,
+    pub line_number: i64,
+    pub numero_dossier: Option<String>,
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = anomalies, treat_none_as_default_value = false)]
+pub struct NewAnomaly {
+    pub receipt_id: i64,
+    pub line_number: Option<i64>,
+    pub numero_dossier: Option<String>,
+    pub column_name: Option<String>,
+    pub code: String,
+    pub severity: String,
+    pub message: String,
+}
+
+macro_rules! bulk_insert {
+    ($name:ident, $row:ty, $table:path, $what:literal) => {
+        /// Inserts the rows (multi-row on PostgreSQL, one by one on SQLite).
+        pub fn $name(conn: &mut DbConnection, rows: &[$row]) -> Result<()> {
+            match conn {
+                DbConnection::Pg(c) => {
+                    for chunk in rows.chunks(CHUNK) {
+                        diesel::insert_into($table)
+                            .values(chunk)
+                            .execute(c)
+                            .map_err(StoreError::query($what))?;
+                    }
+                }
+                DbConnection::Sqlite(c) => {
+                    for r in rows {
+                        diesel::insert_into($table)
+                            .values(r)
+                            .execute(c)
+                            .map_err(StoreError::query($what))?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    };
+}
+
+bulk_insert!(insert_consumption_refs, NewConsumptionRef, consumption_refs::table, "recording consumption references");
+bulk_insert!(insert_quarantined, NewQuarantinedLine, quarantined_lines::table, "recording quarantined lines");
+bulk_insert!(insert_anomalies, NewAnomaly, anomalies::table, "recording anomalies");
+
+/// Marks a dossier's quarantined lines as superseded by its new fiche (spec point 11).
+pub fn supersede_quarantine(conn: &mut DbConnection, numero: &str, dossier_id: i64, horodatage_utc: NaiveDateTime) -> Result<()> {
+    let fiche = fiches::table
+        .filter(fiches::dossier_id.eq(dossier_id))
+        .filter(fiches::horodatage_utc.eq(horodatage_utc))
+        .select(fiches::id)
+        .single_value();
+    diesel::update(
+        quarantined_lines::table
+            .filter(quarantined_lines::numero_dossier.eq(numero))
+            .filter(quarantined_lines::superseded_by_fiche_id.is_null()),
+    )
+    .set(quarantined_lines::superseded_by_fiche_id.eq(fiche))
+    .execute(conn)
+    .map(drop)
+    .map_err(StoreError::query("superseding quarantined lines"))
+}
+
+/// A processing report as stored for the API.
+#[derive(Debug, Clone, Insertable, Queryable)]
+#[diesel(table_name = processing_reports, treat_none_as_default_value = false)]
+pub struct ProcessingReportRow {
+    pub receipt_id: i64,
+    pub lot: Option<String>,
+    pub file_name: String,
+    pub status: String,
+    pub report_json: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl ProcessingReportRow {
+    pub fn insert(&self, conn: &mut DbConnection) -> Result<()> {
+        diesel::insert_into(processing_reports::table)
+            .values(self)
+            .execute(conn)
+            .map(drop)
+            .map_err(StoreError::query("storing a processing report"))
+    }
+
+    pub fn of_receipt(conn: &mut DbConnection, receipt_id: i64) -> Result<Option<ProcessingReportRow>> {
+        processing_reports::table
+            .find(receipt_id)
+            .first(conn)
+            .optional()
+            .map_err(StoreError::query("reading a processing report"))
+    }
+}
