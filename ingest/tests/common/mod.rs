@@ -6,7 +6,6 @@ use cep_domain::Lot;
 use cep_ingest::buyer::{ImportKind, import};
 use cep_ingest::{Channel, Ingestor, ProcessingReport, Submission};
 use cep_store::Store;
-use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -64,6 +63,11 @@ impl Env {
     }
 
     pub fn file(&self, lot: &str, name: &str, content: &[u8]) -> ProcessingReport {
+        self.file_at(lot, name, content, "2025-03-12T08:00:00Z")
+    }
+
+    /// Ingests a file received at `received_at` (RFC 3339).
+    pub fn file_at(&self, lot: &str, name: &str, content: &[u8], received_at: &str) -> ProcessingReport {
         let dir = self.dir.path().join("in");
         std::fs::create_dir_all(&dir).unwrap();
         let path: PathBuf = dir.join(name);
@@ -75,7 +79,7 @@ impl Env {
                     file_name: name.to_owned(),
                     lot: Lot::parse(lot).unwrap(),
                     channel: Channel::Cli,
-                    received_at: Some(received()),
+                    received_at: Some(received_at.parse().unwrap()),
                     json_kind: None,
                 },
             )
@@ -83,9 +87,6 @@ impl Env {
     }
 }
 
-pub fn received() -> DateTime<Utc> {
-    "2025-03-12T08:00:00Z".parse().unwrap()
-}
 
 /// A valid fiche of lot 08 for `uo` ("00", "01", "2.1", "2.2"), open, engaged 2025-03-10.
 pub fn fiche(uo: &str) -> BTreeMap<&'static str, String> {
