@@ -57,7 +57,9 @@ pub fn collect(paths: &[PathBuf], lot: Option<Lot>) -> Result<Vec<(Lot, PathBuf)
 
 fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if p.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
         entries.sort();
         for e in entries {
             if e.is_dir() || e.extension().is_some_and(|x| x == "csv") {
@@ -85,7 +87,10 @@ pub fn run(ingestor: &Ingestor, args: &IngestArgs) -> Result<Totals> {
     let n = files.len();
     for (i, (lot, path)) in files.iter().enumerate() {
         let sub = Submission {
-            file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            file_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             lot: *lot,
             channel: Channel::Cli,
             received_at: args.received_at,
@@ -118,7 +123,13 @@ impl std::fmt::Display for Totals {
         write!(
             f,
             "{} files ({} accepted, {} rejected, {} duplicate), {} lines, {} quarantined, {} warnings",
-            self.files, self.accepted, self.rejected, self.duplicate, self.lines, self.quarantined, self.warnings
+            self.files,
+            self.accepted,
+            self.rejected,
+            self.duplicate,
+            self.lines,
+            self.quarantined,
+            self.warnings
         )
     }
 }

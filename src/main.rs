@@ -121,7 +121,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { kind, file } => {
             let Some(k) = cep_ingest::buyer::ImportKind::parse(&kind) else {
-                anyhow::bail!("unknown import kind {kind:?}; expected operators or purchase-orders");
+                anyhow::bail!(
+                    "unknown import kind {kind:?}; expected operators or purchase-orders"
+                );
             };
             let store = open_store(&settings)?;
             let o = cep_ingest::buyer::import(&store, k, &file)?;

@@ -35,8 +35,19 @@ fn a_killed_ingest_leaves_all_or_nothing_of_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let ops = dir.path().join("operators.csv");
-    std::fs::write(&ops, "lot;code_operateur;nom;date_debut;date_fin\n08;A7;Titulaire 08;2019-12-01;\n").unwrap();
-    assert!(cep(&data).args(["import", "operators"]).arg(&ops).status().unwrap().success());
+    std::fs::write(
+        &ops,
+        "lot;code_operateur;nom;date_debut;date_fin\n08;A7;Titulaire 08;2019-12-01;\n",
+    )
+    .unwrap();
+    assert!(
+        cep(&data)
+            .args(["import", "operators"])
+            .arg(&ops)
+            .status()
+            .unwrap()
+            .success()
+    );
 
     let lines = 20_000;
     let mut text = String::with_capacity(lines * 200);
@@ -54,10 +65,18 @@ fn a_killed_ingest_leaves_all_or_nothing_of_the_file() {
     let db = data.join("cep.db");
 
     // Kill the process once its receipt is committed, i.e. while it is inside the file.
-    let mut child = cep(&data).arg("ingest").arg(&file).stdout(Stdio::null()).spawn().unwrap();
+    let mut child = cep(&data)
+        .arg("ingest")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     loop {
-        assert!(start.elapsed() < Duration::from_secs(60), "no receipt after 60 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no receipt after 60 s"
+        );
         if db.exists() && sqlite_count(&db, "SELECT COUNT(*) AS n FROM receipts") == 1 {
             break;
         }
@@ -67,21 +86,43 @@ fn a_killed_ingest_leaves_all_or_nothing_of_the_file() {
     let finished_first = child.try_wait().unwrap().is_some();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(!finished_first, "the file was processed before the kill: make it larger");
+    assert!(
+        !finished_first,
+        "the file was processed before the kill: make it larger"
+    );
     assert_eq!(sqlite_count(&db, "SELECT COUNT(*) AS n FROM fiches"), 0);
     assert_eq!(sqlite_count(&db, "SELECT COUNT(*) AS n FROM dossiers"), 0);
     assert_eq!(sqlite_count(&db, "SELECT COUNT(*) AS n FROM anomalies"), 0);
-    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) AS n FROM receipts WHERE status = 'received'"), 1);
+    assert_eq!(
+        sqlite_count(
+            &db,
+            "SELECT COUNT(*) AS n FROM receipts WHERE status = 'received'"
+        ),
+        1
+    );
 
     // Restarted, the same file is processed once, from the start.
     let out = cep(&data).arg("ingest").arg(&file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary = String::from_utf8_lossy(&out.stdout);
-    assert!(summary.contains(&format!("{lines} lines, {lines} accepted")), "{summary}");
-    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) AS n FROM fiches"), lines as i64);
+    assert!(
+        summary.contains(&format!("{lines} lines, {lines} accepted")),
+        "{summary}"
+    );
+    assert_eq!(
+        sqlite_count(&db, "SELECT COUNT(*) AS n FROM fiches"),
+        lines as i64
+    );
     assert_eq!(sqlite_count(&db, "SELECT COUNT(*) AS n FROM receipts"), 1);
     // And a third time it is a duplicate that changes nothing.
     let out = cep(&data).arg("ingest").arg(&file).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("duplicate"));
-    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) AS n FROM fiches"), lines as i64);
+    assert_eq!(
+        sqlite_count(&db, "SELECT COUNT(*) AS n FROM fiches"),
+        lines as i64
+    );
 }

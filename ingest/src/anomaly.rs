@@ -239,7 +239,13 @@ impl LineAnomalies {
         }
     }
 
-    pub fn push(&mut self, code: AnomalyCode, severity: Severity, column: Option<&str>, detail: &str) {
+    pub fn push(
+        &mut self,
+        code: AnomalyCode,
+        severity: Severity,
+        column: Option<&str>,
+        detail: &str,
+    ) {
         if self
             .list
             .iter()
@@ -272,7 +278,9 @@ impl LineAnomalies {
     /// Whether a column already carries an anomaly (layer (d) skips it; layer (e) rules that
     /// read it are skipped, point 9).
     pub fn touches(&self, column: &str) -> bool {
-        self.list.iter().any(|a| a.column.as_deref() == Some(column))
+        self.list
+            .iter()
+            .any(|a| a.column.as_deref() == Some(column))
     }
 
     /// Sets the dossier number on this line's anomalies once it is known.

@@ -6,12 +6,15 @@ use crate::anomaly::{AnomalyCode as C, LineAnomalies, Severity};
 use crate::dossier::{self, FicheValues, col};
 use crate::pipeline::{Context, IngestError, Run};
 use crate::source::Item;
+use cep_domain::WorkUnit;
 use cep_domain::deadline::{ClosureMotif, UnitDates, add_months, deadline};
 use cep_domain::reference::{Eligibility, status_eligibility};
-use cep_domain::WorkUnit;
 use cep_store::DbConnection;
 use cep_store::models::dossiers::NewFiche;
-use cep_store::models::ingest::{self as q, DossierState, NewConsumptionRef, NewDossierRow, NewIdentity, NewPerson, NewQuarantinedLine};
+use cep_store::models::ingest::{
+    self as q, DossierState, NewConsumptionRef, NewDossierRow, NewIdentity, NewPerson,
+    NewQuarantinedLine,
+};
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::{HashMap, HashSet};
 
@@ -45,7 +48,12 @@ struct View {
 }
 
 /// Checks and applies one batch of lines.
-pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, items: Vec<Item>) -> Result<(), IngestError> {
+pub fn dossier_batch(
+    conn: &mut DbConnection,
+    run: &mut Run,
+    ctx: &Context,
+    items: Vec<Item>,
+) -> Result<(), IngestError> {
     let lot = ctx.lot.to_string();
     let line_ctx = ctx.line();
 
@@ -60,11 +68,21 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
     for item in items {
         run.lines += 1;
         match item {
-            Item::Malformed { line, detail, raw, dossier } => {
+            Item::Malformed {
+                line,
+                detail,
+                raw,
+                dossier,
+            } => {
                 let mut an = LineAnomalies::new(line);
                 an.dossier = dossier;
                 an.push(C::LineFormat, Severity::Blocking, None, &detail);
-                checked.push(Checked { line, raw, fiche: None, an });
+                checked.push(Checked {
+                    line,
+                    raw,
+                    fiche: None,
+                    an,
+                });
             }
             Item::Record { line, values, raw } => {
                 let mut an = LineAnomalies::new(line);
@@ -73,7 +91,12 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
                     arr[i] = v.as_deref();
                 }
                 let fiche = dossier::check_line(&arr, &line_ctx, &mut an);
-                checked.push(Checked { line, raw, fiche, an });
+                checked.push(Checked {
+                    line,
+                    raw,
+                    fiche,
+                    an,
+                });
             }
         }
     }
@@ -124,10 +147,11 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
             },
         );
     }
-    let mut persons: HashMap<String, (PersonRef, Option<String>)> = q::persons_of_lot(conn, &lot, &idents)?
-        .into_iter()
-        .map(|(ident, id, nat)| (ident, (PersonRef::Known(id), nat)))
-        .collect();
+    let mut persons: HashMap<String, (PersonRef, Option<String>)> =
+        q::persons_of_lot(conn, &lot, &idents)?
+            .into_iter()
+            .map(|(ident, id, nat)| (ident, (PersonRef::Known(id), nat)))
+            .collect();
     let known_person_ids: Vec<i64> = persons
         .values()
         .filter_map(|(p, _)| match p {
@@ -141,21 +165,35 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
         if let Some(e) = eng
             && uo != "00"
         {
-            engagements.entry(PersonRef::Known(pid)).or_default().push((numero, e));
+            engagements
+                .entry(PersonRef::Known(pid))
+                .or_default()
+                .push((numero, e));
         }
     }
-    let mut identities: HashMap<(PersonRef, String), IdentityRef> = q::identity_hashes(conn, &known_person_ids)?
-        .into_iter()
-        .map(|(p, h, id)| ((PersonRef::Known(p), h), IdentityRef::Known(id)))
-        .collect();
-    let mut owners: HashMap<String, String> = q::reference_owners(conn, &refs)?.into_iter().collect();
-    let open_quarantine: HashSet<String> = q::open_quarantine(conn, &numeros)?.into_iter().collect();
+    let mut identities: HashMap<(PersonRef, String), IdentityRef> =
+        q::identity_hashes(conn, &known_person_ids)?
+            .into_iter()
+            .map(|(p, h, id)| ((PersonRef::Known(p), h), IdentityRef::Known(id)))
+            .collect();
+    let mut owners: HashMap<String, String> =
+        q::reference_owners(conn, &refs)?.into_iter().collect();
+    let open_quarantine: HashSet<String> =
+        q::open_quarantine(conn, &numeros)?.into_iter().collect();
     // Concurrent CEP (CCTP 1.2.4): other lots' UO1/UO2 dossiers of the same national person.
-    let nationals: Vec<String> = persons.values().filter_map(|(_, n)| n.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let mut elsewhere: HashMap<String, Vec<(String, String, String, Option<NaiveDate>, Option<NaiveDate>, Option<String>)>> = HashMap::new();
+    let nationals: Vec<String> = persons
+        .values()
+        .filter_map(|(_, n)| n.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut elsewhere: HashMap<String, Vec<OtherDossier>> = HashMap::new();
     for (nat, l, numero, uo, e, c, m) in q::dossiers_of_national_persons(conn, &nationals)? {
         if l != lot {
-            elsewhere.entry(nat).or_default().push((l, numero, uo, e, c, m));
+            elsewhere
+                .entry(nat)
+                .or_default()
+                .push((l, numero, uo, e, c, m));
         }
     }
 
@@ -170,7 +208,13 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
     let received = run.received_at;
     let today = received.date();
 
-    for Checked { line, raw, fiche, mut an } in checked {
+    for Checked {
+        line,
+        raw,
+        fiche,
+        mut an,
+    } in checked
+    {
         let Some(f) = fiche.filter(|_| !an.has_blocking()) else {
             quarantine(run, &mut quarantined, line, raw, an);
             continue;
@@ -186,9 +230,24 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
         let mut stale = false;
         if let Some(v) = views.get(&numero) {
             if v.lot != lot {
-                an.blocking(C::DossierOperator, "numero_dossier", &format!("le dossier appartient au lot {} (lot de sa première fiche acceptée)", v.lot));
+                an.blocking(
+                    C::DossierOperator,
+                    "numero_dossier",
+                    &format!(
+                        "le dossier appartient au lot {} (lot de sa première fiche acceptée)",
+                        v.lot
+                    ),
+                );
             } else {
-                for (column, old, new) in [("uo", v.uo.as_str(), uo), ("identifiant_beneficiaire", v.identifiant.as_str(), ident.as_str()), ("region_lot", v.region_lot.as_str(), region.as_str())] {
+                for (column, old, new) in [
+                    ("uo", v.uo.as_str(), uo),
+                    (
+                        "identifiant_beneficiaire",
+                        v.identifiant.as_str(),
+                        ident.as_str(),
+                    ),
+                    ("region_lot", v.region_lot.as_str(), region.as_str()),
+                ] {
                     if old != new {
                         an.blocking(C::FicheImmuable, column, "ce champ ne peut pas changer après la première fiche acceptée du dossier");
                     }
@@ -215,13 +274,22 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
         if f.uo == WorkUnit::Uo22 {
             let uo21 = f.uo21.map(|n| n.to_string()).unwrap_or_default();
             match views.get(&uo21) {
-                None => an.blocking(C::Uo22WithoutUo21, "numero_dossier_uo21", &format!("le dossier d'UO 2.1 {uo21} est inconnu")),
+                None => an.blocking(
+                    C::Uo22WithoutUo21,
+                    "numero_dossier_uo21",
+                    &format!("le dossier d'UO 2.1 {uo21} est inconnu"),
+                ),
                 Some(u) => {
-                    let dl = u.date_engagement.and_then(|e| deadline(WorkUnit::Uo21, e, None));
+                    let dl = u
+                        .date_engagement
+                        .and_then(|e| deadline(WorkUnit::Uo21, e, None));
                     let voluntary = u.date_cloture.is_some_and(|c| {
                         c <= f.date_engagement
                             && dl.is_some_and(|d| c <= d)
-                            && u.motif_cloture.as_deref().and_then(ClosureMotif::from_code).is_none_or(ClosureMotif::is_voluntary)
+                            && u.motif_cloture
+                                .as_deref()
+                                .and_then(ClosureMotif::from_code)
+                                .is_none_or(ClosureMotif::is_voluntary)
                     });
                     if !voluntary {
                         an.blocking(C::Uo22WithoutUo21, "numero_dossier_uo21", &format!("le dossier d'UO 2.1 {uo21} n'est pas clôturé volontairement au plus tard le jour de l'engagement de l'UO 2.2"));
@@ -260,17 +328,26 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
         let earlier = views.get(&numero).is_some_and(|v| v.ever_eligible);
         let in_continuity = f.uo == WorkUnit::Uo22
             || earlier
-            || engagements
-                .get(&person)
-                .is_some_and(|v| v.iter().any(|(n, e)| *n != numero && *e < f.date_engagement));
+            || engagements.get(&person).is_some_and(|v| {
+                v.iter()
+                    .any(|(n, e)| *n != numero && *e < f.date_engagement)
+            });
         let eligible = match status_eligibility(statut) {
             Eligibility::Eligible => true,
             Eligibility::ContinuityOnly => in_continuity,
             Eligibility::Ineligible => false,
         };
         if !eligible {
-            let what = if f.uo == WorkUnit::Uo0 { "l'UO 0 reste ouverte à cette personne mais n'est pas facturable" } else { "statut hors du public des salariés du secteur privé : unité non facturable" };
-            an.warning(C::Ineligible, "statut", &format!("statut {statut} : {what}"));
+            let what = if f.uo == WorkUnit::Uo0 {
+                "l'UO 0 reste ouverte à cette personne mais n'est pas facturable"
+            } else {
+                "statut hors du public des salariés du secteur privé : unité non facturable"
+            };
+            an.warning(
+                C::Ineligible,
+                "statut",
+                &format!("statut {statut} : {what}"),
+            );
         }
 
         // Purchase order and consumption reference (§6.2, point 17).
@@ -279,11 +356,17 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
                 an.warning(code, "reference_bc", &detail);
             }
             match owners.get(reference) {
-                Some(owner) if *owner != numero => an.warning(C::BcDuplicate, "reference_bc", &format!("la référence {reference} est déjà celle du dossier {owner}")),
+                Some(owner) if *owner != numero => an.warning(
+                    C::BcDuplicate,
+                    "reference_bc",
+                    &format!("la référence {reference} est déjà celle du dossier {owner}"),
+                ),
                 Some(_) => {}
                 None => {
                     // The dossier is created below when it is new: it will take this index.
-                    let owner = views.get(&numero).map_or(DossierRef::New(new_dossiers.len()), |v| v.dref);
+                    let owner = views
+                        .get(&numero)
+                        .map_or(DossierRef::New(new_dossiers.len()), |v| v.dref);
                     owners.insert(reference.to_owned(), numero.clone());
                     new_refs.push((reference.to_owned(), owner));
                 }
@@ -292,7 +375,10 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
         // Deliverable and statement number (point 22, §4.1).
         if f.date_cloture.is_some() {
             let voluntary = f.motif_cloture.is_none_or(ClosureMotif::is_voluntary);
-            if voluntary && matches!(f.uo, WorkUnit::Uo1 | WorkUnit::Uo21) && f.get(col::LIVRABLE).is_none() {
+            if voluntary
+                && matches!(f.uo, WorkUnit::Uo1 | WorkUnit::Uo21)
+                && f.get(col::LIVRABLE).is_none()
+            {
                 an.warning(C::LivrableMissing, "livrable_sha256", "clôture volontaire sans empreinte du livrable signé : unité non facturable tant qu'il n'est pas fourni");
             }
             if voluntary && f.get(col::NUMERO_DECOMPTE).is_none() {
@@ -306,7 +392,9 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
         {
             let clash = others.iter().find(|(_, _, ouo, e, c, m)| {
                 let Some(e) = *e else { return false };
-                let Ok(ouo) = WorkUnit::from_column_code(ouo) else { return false };
+                let Ok(ouo) = WorkUnit::from_column_code(ouo) else {
+                    return false;
+                };
                 if e > f.date_engagement {
                     return false;
                 }
@@ -317,7 +405,8 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
                     date_cloture: *c,
                     motif: m.as_deref().and_then(ClosureMotif::from_code),
                 };
-                unit.effective_closure(today).is_none_or(|cl| f.date_engagement < cl.date)
+                unit.effective_closure(today)
+                    .is_none_or(|cl| f.date_engagement < cl.date)
             });
             if let Some((l, n, ..)) = clash {
                 an.warning(C::ConcurrentCep, "identifiant_beneficiaire", &format!("la personne a un accompagnement en cours au lot {l} (dossier {n}) : unité signalée pour revue de facturation"));
@@ -490,13 +579,30 @@ pub fn dossier_batch(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item
     Ok(())
 }
 
+/// A UO1/UO2 dossier of the same national person at another lot: (lot, numero, uo,
+/// engagement, closure date, closure motif).
+type OtherDossier = (
+    String,
+    String,
+    String,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+    Option<String>,
+);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum IdentityRef {
     Known(i64),
     New(usize),
 }
 
-fn quarantine(run: &mut Run, out: &mut Vec<NewQuarantinedLine>, line: u64, raw: String, an: LineAnomalies) {
+fn quarantine(
+    run: &mut Run,
+    out: &mut Vec<NewQuarantinedLine>,
+    line: u64,
+    raw: String,
+    an: LineAnomalies,
+) {
     run.quarantined += 1;
     out.push(NewQuarantinedLine {
         receipt_id: run.receipt_id,
@@ -527,7 +633,9 @@ fn new_fiche(f: &FicheValues, receipt_id: i64, line: u64, received_at: NaiveDate
         received_at,
         content_hash: f.content_hash.clone(),
         identity_record_id: None,
-        residence_departement: f.get(col::ADRESSE_CODE_POSTAL).and_then(residence_departement),
+        residence_departement: f
+            .get(col::ADRESSE_CODE_POSTAL)
+            .and_then(residence_departement),
         uo: f.uo.column_code().to_owned(),
         region_lot: Some(f.region.to_string()),
         entreprise_departement: s(col::ENTREPRISE_DEPARTEMENT),
@@ -573,5 +681,9 @@ fn residence_departement(cp: &str) -> Option<String> {
     if cp.len() != 5 || !cp.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(if cp.starts_with("97") || cp.starts_with("98") { cp[..3].to_owned() } else { cp[..2].to_owned() })
+    Some(if cp.starts_with("97") || cp.starts_with("98") {
+        cp[..3].to_owned()
+    } else {
+        cp[..2].to_owned()
+    })
 }

@@ -6,8 +6,8 @@
 use crate::csv::{CsvReader, Record};
 use crate::decode::{Sniffed, decode, sniff};
 use crate::values;
-use cep_domain::ids::PurchaseOrderRef;
 use cep_domain::Lot;
+use cep_domain::ids::PurchaseOrderRef;
 use cep_store::models::buyer::{NewBuyerImport, NewOperator, NewPurchaseOrder, Recorded};
 use cep_store::models::now_utc;
 use cep_store::{Store, StoreError};
@@ -87,7 +87,10 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
         source,
     };
     let bytes = std::fs::read(path).map_err(io)?;
-    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let invalid = |errors: Vec<String>| ImportError::Invalid {
         file: file.clone(),
         errors,
@@ -101,14 +104,25 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
     let header: Vec<String> = match reader.read(&mut rec).map_err(io)? {
         Some(Ok(())) => rec
             .fields()
-            .map(|f| decode(f, encoding).trim_start_matches('\u{FEFF}').to_owned())
+            .map(|f| {
+                decode(f, encoding)
+                    .trim_start_matches('\u{FEFF}')
+                    .to_owned()
+            })
             .collect(),
         _ => return Err(invalid(vec!["empty file or unreadable header".into()])),
     };
     let cols = kind.columns();
-    let missing: Vec<&str> = cols.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
+    let missing: Vec<&str> = cols
+        .iter()
+        .copied()
+        .filter(|c| !header.iter().any(|h| h == c))
+        .collect();
     if !missing.is_empty() {
-        return Err(invalid(vec![format!("missing columns: {}", missing.join(", "))]));
+        return Err(invalid(vec![format!(
+            "missing columns: {}",
+            missing.join(", ")
+        )]));
     }
     let at = now_utc();
     let mut rows = vec![];
@@ -121,7 +135,11 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
             continue;
         }
         if rec.len() != header.len() {
-            errors.push(format!("line {line}: {} fields for {} columns", rec.len(), header.len()));
+            errors.push(format!(
+                "line {line}: {} fields for {} columns",
+                rec.len(),
+                header.len()
+            ));
             continue;
         }
         let get = |name: &str| -> Option<String> {
@@ -140,7 +158,11 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
         match kind {
             ImportKind::Operators => {
                 let lot = get("lot").and_then(|l| Lot::parse(&l).ok());
-                let code = get("code_operateur").filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+                let code = get("code_operateur").filter(|c| {
+                    c.len() == 2
+                        && c.bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                });
                 let nom = get("nom");
                 let debut = date("date_debut", &mut err);
                 let fin = date("date_fin", &mut err);
@@ -170,15 +192,21 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
                 let reference = get("reference");
                 let parsed = reference.as_deref().map(str::parse::<PurchaseOrderRef>);
                 let quantite = get("quantite").as_deref().and_then(values::count);
-                let prix = get("prix_unitaire_ht").as_deref().and_then(values::hundredths);
+                let prix = get("prix_unitaire_ht")
+                    .as_deref()
+                    .and_then(values::hundredths);
                 let tva = get("taux_tva").as_deref().and_then(|t| {
                     // A rate such as 0.20 or 0,055: ten-thousandths.
                     let t = t.replace(',', ".");
                     let (i, f) = t.split_once('.').unwrap_or((&t, ""));
-                    if i.is_empty() || f.len() > 4 || !i.bytes().chain(f.bytes()).all(|b| b.is_ascii_digit()) {
+                    if i.is_empty()
+                        || f.len() > 4
+                        || !i.bytes().chain(f.bytes()).all(|b| b.is_ascii_digit())
+                    {
                         return None;
                     }
-                    let bp = i.parse::<i32>().ok()? * 10_000 + format!("{f:0<4}").parse::<i32>().ok()?;
+                    let bp =
+                        i.parse::<i32>().ok()? * 10_000 + format!("{f:0<4}").parse::<i32>().ok()?;
                     (bp <= 10_000).then_some(bp)
                 });
                 let notif = date("date_notification", &mut err);
@@ -213,27 +241,26 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
             }
         }
     }
-    // Orders of a lot and UO never overlap in time (issue 7 builds the amendments on this).
-    let mut spans: HashMap<(String, String), Vec<(chrono::NaiveDate, chrono::NaiveDate, String)>> = HashMap::new();
+    // Operator periods of a lot never overlap (point 30).
+    let mut periods: HashMap<String, Vec<(chrono::NaiveDate, chrono::NaiveDate, String)>> =
+        HashMap::new();
     for r in &rows {
-        if let Row::Order(o) = r {
-            spans.entry((o.lot.clone(), o.uo.clone())).or_default().push((o.date_debut, o.date_fin, o.reference.clone()));
-        }
         if let Row::Operator(o) = r {
-            spans.entry((o.lot.clone(), "operator".into())).or_default().push((
+            periods.entry(o.lot.clone()).or_default().push((
                 o.date_debut,
                 o.date_fin.unwrap_or(chrono::NaiveDate::MAX),
                 o.code_operateur.clone(),
             ));
         }
     }
-    if kind == ImportKind::Operators {
-        for ((lot, _), mut v) in spans {
-            v.sort();
-            for w in v.windows(2) {
-                if w[1].0 <= w[0].1 {
-                    errors.push(format!("lot {lot}: operator periods overlap ({} and {})", w[0].2, w[1].2));
-                }
+    for (lot, mut v) in periods {
+        v.sort();
+        for w in v.windows(2) {
+            if w[1].0 <= w[0].1 {
+                errors.push(format!(
+                    "lot {lot}: operator periods overlap ({} and {})",
+                    w[0].2, w[1].2
+                ));
             }
         }
     }

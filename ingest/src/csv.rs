@@ -317,7 +317,8 @@ mod tests {
 
     #[test]
     fn rfc4180_with_semicolons_crlf_and_quotes_point_3() {
-        let got = read_all(b"a;b\r\n\"x;y\";\"say \"\"hi\"\"\"\r\n\r\n\"multi\nline\";z\nlast;\"\"");
+        let got =
+            read_all(b"a;b\r\n\"x;y\";\"say \"\"hi\"\"\"\r\n\r\n\"multi\nline\";z\nlast;\"\"");
         assert_eq!(
             got,
             vec![
@@ -334,7 +335,11 @@ mod tests {
         let got = read_all(b"a;b\nSITE\"01;c\nd;e\n");
         assert_eq!(
             got,
-            vec![ok(1, &["a", "b"]), (2, Err(RecordError::BareQuote)), ok(3, &["d", "e"])]
+            vec![
+                ok(1, &["a", "b"]),
+                (2, Err(RecordError::BareQuote)),
+                ok(3, &["d", "e"])
+            ]
         );
     }
 
@@ -359,7 +364,11 @@ mod tests {
         let got = read_all(&input);
         assert_eq!(
             got,
-            vec![ok(1, &["a", "b"]), (2, Err(RecordError::TooLong { limit: 64 })), ok(3, &["c", "d"])]
+            vec![
+                ok(1, &["a", "b"]),
+                (2, Err(RecordError::TooLong { limit: 64 })),
+                ok(3, &["c", "d"])
+            ]
         );
     }
 

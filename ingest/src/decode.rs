@@ -14,7 +14,10 @@ pub enum Encoding {
 /// The outcome of looking at a whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sniffed {
-    Readable { encoding: Encoding, bom: bool },
+    Readable {
+        encoding: Encoding,
+        bom: bool,
+    },
     /// Not a text file of this format; the French reason says why.
     Unreadable(&'static str),
 }
@@ -80,9 +83,8 @@ pub fn sniff(mut input: impl Read) -> std::io::Result<Sniffed> {
 /// Windows-1252 bytes 0x80–0x9F (the undefined five map to the C1 control of the same value,
 /// as WHATWG does); every other byte is the Unicode code point of the same value.
 const CP1252_HIGH: [char; 32] = [
-    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
-    '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
-    'ž', 'Ÿ',
+    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž', '\u{8F}',
+    '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
 ];
 
 /// Decodes one field. UTF-8 input was validated by [`sniff`]; a field is still checked, and
@@ -117,11 +119,17 @@ mod tests {
     fn utf8_with_or_without_bom_point_2() {
         assert_eq!(
             sniff("é;à\n".as_bytes()).unwrap(),
-            Sniffed::Readable { encoding: Encoding::Utf8, bom: false }
+            Sniffed::Readable {
+                encoding: Encoding::Utf8,
+                bom: false
+            }
         );
         assert_eq!(
             sniff(&b"\xEF\xBB\xBFa;b\n"[..]).unwrap(),
-            Sniffed::Readable { encoding: Encoding::Utf8, bom: true }
+            Sniffed::Readable {
+                encoding: Encoding::Utf8,
+                bom: true
+            }
         );
     }
 
@@ -130,7 +138,10 @@ mod tests {
         let bytes = b"Val\xe9rie;\x9cuvre\n";
         assert_eq!(
             sniff(&bytes[..]).unwrap(),
-            Sniffed::Readable { encoding: Encoding::Windows1252, bom: false }
+            Sniffed::Readable {
+                encoding: Encoding::Windows1252,
+                bom: false
+            }
         );
         assert_eq!(decode(b"Val\xe9rie", Encoding::Windows1252), "Valérie");
         assert_eq!(decode(b"\x9cuvre", Encoding::Windows1252), "œuvre");
@@ -138,8 +149,14 @@ mod tests {
 
     #[test]
     fn utf16_and_nul_bytes_are_unreadable_point_2() {
-        assert!(matches!(sniff(&b"\xFF\xFEa\x00"[..]).unwrap(), Sniffed::Unreadable(_)));
-        assert!(matches!(sniff(&b"a;b\x00c"[..]).unwrap(), Sniffed::Unreadable(_)));
+        assert!(matches!(
+            sniff(&b"\xFF\xFEa\x00"[..]).unwrap(),
+            Sniffed::Unreadable(_)
+        ));
+        assert!(matches!(
+            sniff(&b"a;b\x00c"[..]).unwrap(),
+            Sniffed::Unreadable(_)
+        ));
     }
 
     #[test]
@@ -149,7 +166,10 @@ mod tests {
         text.push_str(";x\n");
         assert_eq!(
             sniff(text.as_bytes()).unwrap(),
-            Sniffed::Readable { encoding: Encoding::Utf8, bom: false }
+            Sniffed::Readable {
+                encoding: Encoding::Utf8,
+                bom: false
+            }
         );
     }
 }

@@ -93,7 +93,11 @@ pub const COLUMNS: [Column; 53] = [
     c("adresse_voie", K::Text, L::L1),
     c("adresse_commune", K::Text, L::L1),
     c("adresse_code_postal", K::Text, L::L1),
-    c("entreprise_departement", K::Ref(RefTable::Departement), L::Optional),
+    c(
+        "entreprise_departement",
+        K::Ref(RefTable::Departement),
+        L::Optional,
+    ),
     c("entreprise_code_postal", K::Text, L::Optional),
     c("entreprise_commune", K::Text, L::Optional),
     c("structure", K::Text, L::L1),
@@ -101,8 +105,16 @@ pub const COLUMNS: [Column; 53] = [
     c("niveau_formation", K::Ref(RefTable::NiveauFormation), L::L1),
     c("secteur_activite", K::Ref(RefTable::SecteurActivite), L::L1),
     c("libelle_secteur", K::Text, L::L1),
-    c("taille_entreprise", K::Ref(RefTable::TailleEntreprise), L::L1),
-    c("categorie_sociale", K::Ref(RefTable::CategorieSociale), L::L1),
+    c(
+        "taille_entreprise",
+        K::Ref(RefTable::TailleEntreprise),
+        L::L1,
+    ),
+    c(
+        "categorie_sociale",
+        K::Ref(RefTable::CategorieSociale),
+        L::L1,
+    ),
     c("libelle_profession", K::Text, L::L1),
     c("statut", K::Ref(RefTable::Statut), L::L0),
     c("entree_entreprise", K::Month, L::L1),
@@ -123,12 +135,28 @@ pub const COLUMNS: [Column; 53] = [
     c("numero_dossier_uo21", K::Uo21Number, L::L22),
     c("types_service", K::RefList(RefTable::TypeService), L::L2),
     c("description_service", K::FreeText, L::L22Closed),
-    c("prestations_complementaires", K::RefList(RefTable::Prestation), L::L2),
+    c(
+        "prestations_complementaires",
+        K::RefList(RefTable::Prestation),
+        L::L2,
+    ),
     c("auto_prescription", K::Bool, L::L2),
-    c("financement_formation", K::RefList(RefTable::Financement), L::L2),
-    c("decouvertes_metiers", K::RefList(RefTable::Decouverte), L::L2),
+    c(
+        "financement_formation",
+        K::RefList(RefTable::Financement),
+        L::L2,
+    ),
+    c(
+        "decouvertes_metiers",
+        K::RefList(RefTable::Decouverte),
+        L::L2,
+    ),
     c("projet_reconversion_cpir", K::Bool, L::Optional),
-    c("etat_projet_cloture", K::Ref(RefTable::EtatProjet), L::L22Closed),
+    c(
+        "etat_projet_cloture",
+        K::Ref(RefTable::EtatProjet),
+        L::L22Closed,
+    ),
     c("livrable_sha256", K::Sha256, L::Optional),
 ];
 
@@ -208,7 +236,10 @@ pub struct OperatorRegistry {
 
 impl OperatorRegistry {
     pub fn add(&mut self, lot: Lot, code: String, start: NaiveDate, end: Option<NaiveDate>) {
-        self.periods.entry(lot).or_default().push((code, start, end));
+        self.periods
+            .entry(lot)
+            .or_default()
+            .push((code, start, end));
     }
     /// Whether `code` was the lot's operator code on `day`.
     pub fn holds(&self, lot: Lot, code: &str, day: NaiveDate) -> bool {
@@ -298,10 +329,24 @@ impl FicheValues {
     /// Identity columns hashed together: one identity record per distinct set.
     pub fn identity_hash(&self) -> String {
         use col::*;
-        hash_columns(&self.values, &[
-            NIR, NOM, NOM_USAGE, PRENOM, SEXE, DATE_NAISSANCE, ADRESSE_NUMERO, ADRESSE_TYPE_VOIE,
-            ADRESSE_VOIE, ADRESSE_COMMUNE, ADRESSE_CODE_POSTAL, EMAIL, TELEPHONE,
-        ])
+        hash_columns(
+            &self.values,
+            &[
+                NIR,
+                NOM,
+                NOM_USAGE,
+                PRENOM,
+                SEXE,
+                DATE_NAISSANCE,
+                ADRESSE_NUMERO,
+                ADRESSE_TYPE_VOIE,
+                ADRESSE_VOIE,
+                ADRESSE_COMMUNE,
+                ADRESSE_CODE_POSTAL,
+                EMAIL,
+                TELEPHONE,
+            ],
+        )
     }
     /// Whether the unit carries a declared voluntary closure.
     pub fn closed_voluntarily(&self) -> bool {
@@ -402,12 +447,15 @@ pub fn check_line(
     }
     let uo_col = v[col::UO].as_deref().map(WorkUnit::from_column_code);
     let mut levels_uo = None;
-    if let (Some(Ok(n)), Some(Ok(u))) = (&numero, &uo_col) {
-        if n.work_unit() == *u {
-            levels_uo = Some(*u);
-        }
+    if let (Some(Ok(n)), Some(Ok(u))) = (&numero, &uo_col)
+        && n.work_unit() == *u
+    {
+        levels_uo = Some(*u);
     }
-    let closed_raw = v[col::DATE_CLOTURE].as_deref().and_then(values::date).is_some();
+    let closed_raw = v[col::DATE_CLOTURE]
+        .as_deref()
+        .and_then(values::date)
+        .is_some();
     let levels = Levels {
         uo: levels_uo,
         closed: closed_raw,
@@ -423,7 +471,11 @@ pub fn check_line(
             if levels.mandatory(c.level) {
                 an.blocking(C::FieldTooLong, c.name, &detail);
             } else {
-                an.warning(C::FieldTooLong, c.name, &format!("{detail} ; valeur ignorée"));
+                an.warning(
+                    C::FieldTooLong,
+                    c.name,
+                    &format!("{detail} ; valeur ignorée"),
+                );
                 v[i] = None;
                 bad[i] = true;
             }
@@ -442,20 +494,34 @@ pub fn check_line(
         match c.kind {
             K::Timestamp => {
                 if values::timestamp(&val).is_none() {
-                    failed = Some((C::FieldFormat, format!("« {val} » n'est pas un horodatage AAAA-MM-JJTHH:MM:SS avec décalage horaire (ex. 2025-10-14T18:02:11+02:00)")));
+                    failed = Some((
+                        C::FieldFormat,
+                        format!(
+                            "« {val} » n'est pas un horodatage AAAA-MM-JJTHH:MM:SS avec décalage horaire (ex. 2025-10-14T18:02:11+02:00)"
+                        ),
+                    ));
                 }
             }
             K::DossierNumber => {
                 if let Some(Err(e)) = &numero {
                     bad[i] = true;
-                    an.blocking(C::DossierFormat, c.name, &format!("« {val} » ne suit pas le format OOAAMMUUXXXXXX (partie fautive : {})", e.part()));
+                    an.blocking(
+                        C::DossierFormat,
+                        c.name,
+                        &format!(
+                            "« {val} » ne suit pas le format OOAAMMUUXXXXXX (partie fautive : {})",
+                            e.part()
+                        ),
+                    );
                 }
             }
             K::Uo21Number => match val.parse::<DossierNumber>() {
                 Ok(n) if n.work_unit() == WorkUnit::Uo21 => {}
                 _ => {
                     bad[i] = true;
-                    let d = format!("« {val} » n'est pas un numéro de dossier d'UO 2.1 (OOAAMM21XXXXXX)");
+                    let d = format!(
+                        "« {val} » n'est pas un numéro de dossier d'UO 2.1 (OOAAMM21XXXXXX)"
+                    );
                     if mandatory {
                         an.blocking(C::DossierFormat, c.name, &d);
                     } else {
@@ -466,29 +532,44 @@ pub fn check_line(
             },
             K::Uo => {
                 if uo_col.as_ref().is_some_and(Result::is_err) {
-                    failed = Some((C::FieldFormat, format!("« {val} » : valeurs admises 00, 01, 2.1, 2.2")));
+                    failed = Some((
+                        C::FieldFormat,
+                        format!("« {val} » : valeurs admises 00, 01, 2.1, 2.2"),
+                    ));
                 }
             }
             K::RegionLot => {
                 let ok = Lot::parse(&val).is_ok_and(|l| l.is_regional());
                 if !ok {
-                    failed = Some((C::FieldFormat, format!("« {val} » : lot régional attendu, de 01 à 18")));
+                    failed = Some((
+                        C::FieldFormat,
+                        format!("« {val} » : lot régional attendu, de 01 à 18"),
+                    ));
                 }
             }
             K::Text | K::FreeText => {}
             K::Sexe => {
                 if Sex::from_code(&val).is_none() {
-                    failed = Some((C::RefCode, format!("« {val} » : valeurs admises 1 (homme), 2 (femme)")));
+                    failed = Some((
+                        C::RefCode,
+                        format!("« {val} » : valeurs admises 1 (homme), 2 (femme)"),
+                    ));
                 }
             }
             K::Date => {
                 if values::date(&val).is_none() {
-                    failed = Some((C::FieldFormat, format!("« {} » n'est pas une date AAAA-MM-JJ", shown(c.name, &val))));
+                    failed = Some((
+                        C::FieldFormat,
+                        format!("« {} » n'est pas une date AAAA-MM-JJ", shown(c.name, &val)),
+                    ));
                 }
             }
             K::Month => {
                 if values::month(&val).is_none() {
-                    failed = Some((C::FieldFormat, format!("« {val} » n'est pas un mois AAAA-MM")));
+                    failed = Some((
+                        C::FieldFormat,
+                        format!("« {val} » n'est pas un mois AAAA-MM"),
+                    ));
                 }
             }
             K::Bool => {
@@ -498,16 +579,28 @@ pub fn check_line(
             }
             K::Ref(t) => {
                 if !t.contains(&val) {
-                    failed = Some((C::RefCode, format!("« {val} » n'est pas un code de la table {}", t.name())));
+                    failed = Some((
+                        C::RefCode,
+                        format!("« {val} » n'est pas un code de la table {}", t.name()),
+                    ));
                 }
             }
             K::RefList(t) => match values::list(&val) {
                 Err(e) => failed = Some((C::FieldFormat, list_error(e))),
                 Ok(items) => {
                     if let Some(badc) = items.iter().find(|x| !t.contains(x)) {
-                        failed = Some((C::RefCode, format!("« {badc} » n'est pas un code de la table {}", t.name())));
+                        failed = Some((
+                            C::RefCode,
+                            format!("« {badc} » n'est pas un code de la table {}", t.name()),
+                        ));
                     } else if items.len() > 1 && items.iter().any(|x| t.none_code() == Some(*x)) {
-                        failed = Some((C::FieldFormat, format!("« {} » doit être seul dans la liste", t.none_code().unwrap_or_default())));
+                        failed = Some((
+                            C::FieldFormat,
+                            format!(
+                                "« {} » doit être seul dans la liste",
+                                t.none_code().unwrap_or_default()
+                            ),
+                        ));
                     } else {
                         // Duplicates dropped silently (point 5); pairs keep their positions.
                         if i != col::MODES_CONTACT {
@@ -528,7 +621,10 @@ pub fn check_line(
                 Err(e) => failed = Some((C::FieldFormat, list_error(e))),
                 Ok(items) => {
                     if let Some(x) = items.iter().find(|x| values::date(x).is_none()) {
-                        failed = Some((C::FieldFormat, format!("« {x} » n'est pas une date AAAA-MM-JJ")));
+                        failed = Some((
+                            C::FieldFormat,
+                            format!("« {x} » n'est pas une date AAAA-MM-JJ"),
+                        ));
                     } else {
                         v[i] = Some(items.join("|"));
                     }
@@ -547,19 +643,31 @@ pub fn check_line(
                         nir_status = Some(Err(()));
                         an.warning(C::NirKey, c.name, "la clé ne correspond pas aux 13 premiers caractères ; le NIR n'est pas utilisé pour le rapprochement des personnes");
                     }
-                    Err(_) => failed = Some((C::FieldFormat, "NIR mal formé (13 caractères et une clé de 2 chiffres attendus)".into())),
+                    Err(_) => {
+                        failed = Some((
+                            C::FieldFormat,
+                            "NIR mal formé (13 caractères et une clé de 2 chiffres attendus)"
+                                .into(),
+                        ))
+                    }
                 }
             }
             K::Sha256 => {
                 if val.len() == 64 && val.bytes().all(|b| b.is_ascii_hexdigit()) {
                     v[i] = Some(val.to_ascii_lowercase());
                 } else {
-                    failed = Some((C::FieldFormat, "empreinte SHA-256 de 64 caractères hexadécimaux attendue".into()));
+                    failed = Some((
+                        C::FieldFormat,
+                        "empreinte SHA-256 de 64 caractères hexadécimaux attendue".into(),
+                    ));
                 }
             }
             K::ConsumptionRef => {
                 if val.parse::<ConsumptionRef>().is_err() {
-                    failed = Some((C::FieldFormat, format!("« {val} » ne suit pas le format AAAA-Lotww-UOxx-yy-zzzzz")));
+                    failed = Some((
+                        C::FieldFormat,
+                        format!("« {val} » ne suit pas le format AAAA-Lotww-UOxx-yy-zzzzz"),
+                    ));
                 }
             }
             K::StatementNumber => {
@@ -567,7 +675,13 @@ pub fn check_line(
                     .parse::<StatementNumber>()
                     .is_ok_and(|s| s.lot() == ctx.lot);
                 if !ok {
-                    failed = Some((C::FieldFormat, format!("« {val} » ne suit pas le format AAAA-Lot{}-Tq-nn du lot du fichier", ctx.lot)));
+                    failed = Some((
+                        C::FieldFormat,
+                        format!(
+                            "« {val} » ne suit pas le format AAAA-Lot{}-Tq-nn du lot du fichier",
+                            ctx.lot
+                        ),
+                    ));
                 }
             }
         }
@@ -606,16 +720,27 @@ pub fn check_line(
         }
     }
     // A closure motif without a closure date (point 22).
-    if v[col::MOTIF_CLOTURE].is_some() && v[col::DATE_CLOTURE].is_none() && !bad[col::DATE_CLOTURE] {
+    if v[col::MOTIF_CLOTURE].is_some() && v[col::DATE_CLOTURE].is_none() && !bad[col::DATE_CLOTURE]
+    {
         bad[col::DATE_CLOTURE] = true;
-        an.blocking(C::MissingValue, "date_cloture", "un motif de clôture est donné sans date de clôture");
+        an.blocking(
+            C::MissingValue,
+            "date_cloture",
+            "un motif de clôture est donné sans date de clôture",
+        );
     }
 
     // (e) rules within the line, each skipped when one of its inputs failed.
     let ok = |i: usize| !bad[i] && v[i].is_some();
-    let stamp = ok(col::HORODATAGE).then(|| values::timestamp(v[col::HORODATAGE].as_deref()?)).flatten();
-    let engagement = ok(col::DATE_ENGAGEMENT).then(|| values::date(v[col::DATE_ENGAGEMENT].as_deref()?)).flatten();
-    let cloture = ok(col::DATE_CLOTURE).then(|| values::date(v[col::DATE_CLOTURE].as_deref()?)).flatten();
+    let stamp = ok(col::HORODATAGE)
+        .then(|| values::timestamp(v[col::HORODATAGE].as_deref()?))
+        .flatten();
+    let engagement = ok(col::DATE_ENGAGEMENT)
+        .then(|| values::date(v[col::DATE_ENGAGEMENT].as_deref()?))
+        .flatten();
+    let cloture = ok(col::DATE_CLOTURE)
+        .then(|| values::date(v[col::DATE_CLOTURE].as_deref()?))
+        .flatten();
     let numero_ok = numero.as_ref().and_then(|r| r.as_ref().ok()).copied();
     let uo_ok = uo_col.as_ref().and_then(|r| r.as_ref().ok()).copied();
 
@@ -623,15 +748,34 @@ pub fn check_line(
         && ok(col::UO)
         && n.work_unit() != u
     {
-        an.blocking(C::DossierFormat, "uo", &format!("l'UO {} ne correspond pas à l'UO {} du numéro de dossier", u.column_code(), n.work_unit().dossier_code()));
+        an.blocking(
+            C::DossierFormat,
+            "uo",
+            &format!(
+                "l'UO {} ne correspond pas à l'UO {} du numéro de dossier",
+                u.column_code(),
+                n.work_unit().dossier_code()
+            ),
+        );
     }
     if let Some(ts) = stamp {
         let utc = ts.with_timezone(&Utc);
-        let floor = NaiveDate::from_ymd_opt(2019, 12, 1).expect("valid").and_hms_opt(0, 0, 0).expect("valid");
+        let floor = NaiveDate::from_ymd_opt(2019, 12, 1)
+            .expect("valid")
+            .and_hms_opt(0, 0, 0)
+            .expect("valid");
         if utc > ctx.received_at + chrono::Duration::minutes(5) {
-            an.blocking(C::Horodatage, "horodatage", "postérieur de plus de 5 minutes à la réception du fichier");
+            an.blocking(
+                C::Horodatage,
+                "horodatage",
+                "postérieur de plus de 5 minutes à la réception du fichier",
+            );
         } else if ts.naive_local() < floor {
-            an.blocking(C::Horodatage, "horodatage", "antérieur au 2019-12-01, début de l'accord-cadre");
+            an.blocking(
+                C::Horodatage,
+                "horodatage",
+                "antérieur au 2019-12-01, début de l'accord-cadre",
+            );
         }
         // Dates after the fiche's own day (point 14).
         let day = ts.date_naive();
@@ -643,36 +787,60 @@ pub fn check_line(
             let future = match c.kind {
                 K::Date => values::date(val).is_some_and(|d| d > day),
                 K::DateList => val.split('|').filter_map(values::date).any(|d| d > day),
-                K::Month => values::month(val).is_some_and(|(y, m)| (y, m) > (day.year(), day.month())),
+                K::Month => {
+                    values::month(val).is_some_and(|(y, m)| (y, m) > (day.year(), day.month()))
+                }
                 _ => false,
             };
             if future {
-                an.blocking(C::FutureDate, c.name, &format!("date postérieure au jour de l'horodatage ({day})"));
+                an.blocking(
+                    C::FutureDate,
+                    c.name,
+                    &format!("date postérieure au jour de l'horodatage ({day})"),
+                );
             }
         }
     }
-    if let Some(n) = numero_ok {
-        if let Some(e) = engagement {
-            if !n.created_in_month_of(e) {
-                an.warning(C::DossierMois, "numero_dossier", &format!("le mois AAMM du numéro ({:02}{:02}) diffère du mois d'engagement {}", n.year2(), n.month(), &e.to_string()[..7]));
-            }
-            if !ctx.operators.holds(ctx.lot, n.operator().as_str(), e) {
-                an.blocking(C::DossierOperator, "numero_dossier", &format!("le code opérateur {} n'est pas celui du titulaire du lot {} à la date d'engagement", n.operator().as_str(), ctx.lot));
-            }
+    if let (Some(n), Some(e)) = (numero_ok, engagement) {
+        if !n.created_in_month_of(e) {
+            an.warning(
+                C::DossierMois,
+                "numero_dossier",
+                &format!(
+                    "le mois AAMM du numéro ({:02}{:02}) diffère du mois d'engagement {}",
+                    n.year2(),
+                    n.month(),
+                    &e.to_string()[..7]
+                ),
+            );
+        }
+        if !ctx.operators.holds(ctx.lot, n.operator().as_str(), e) {
+            an.blocking(C::DossierOperator, "numero_dossier", &format!("le code opérateur {} n'est pas celui du titulaire du lot {} à la date d'engagement", n.operator().as_str(), ctx.lot));
         }
     }
     // region_lot (point 16).
     let mut region = ctx.lot;
-    if let Some(r) = v[col::REGION_LOT].as_deref().filter(|_| ok(col::REGION_LOT)) {
+    if let Some(r) = v[col::REGION_LOT]
+        .as_deref()
+        .filter(|_| ok(col::REGION_LOT))
+    {
         let r = Lot::parse(r).expect("checked in (c)");
         if ctx.lot.is_backup() {
             region = r;
         } else if r != ctx.lot {
-            an.blocking(C::RegionLot, "region_lot", &format!("lot {r} déclaré dans un fichier du lot {}", ctx.lot));
+            an.blocking(
+                C::RegionLot,
+                "region_lot",
+                &format!("lot {r} déclaré dans un fichier du lot {}", ctx.lot),
+            );
         }
     }
     // NIR consistency with sex and birth date (point 19).
-    if let (Some(Ok(n)), true, true) = (&nir_status, ok(col::SEXE) || v[col::SEXE].is_none(), ok(col::DATE_NAISSANCE)) {
+    if let (Some(Ok(n)), true, true) = (
+        &nir_status,
+        ok(col::SEXE) || v[col::SEXE].is_none(),
+        ok(col::DATE_NAISSANCE),
+    ) {
         let sex = v[col::SEXE].as_deref().and_then(Sex::from_code);
         let birth = v[col::DATE_NAISSANCE].as_deref().and_then(values::date);
         if !n.mismatches(sex, birth).is_empty() {
@@ -685,10 +853,18 @@ pub fn check_line(
         if let Some(c) = cloture
             && c < e
         {
-            an.blocking(C::DateOrder, "date_cloture", "la date de clôture précède la date d'engagement");
+            an.blocking(
+                C::DateOrder,
+                "date_cloture",
+                "la date de clôture précède la date d'engagement",
+            );
         }
         if ok(col::DATES_INTERACTIONS) {
-            let upper = if unit == Some(WorkUnit::Uo0) { Some(e) } else { cloture.filter(|c| *c >= e) };
+            let upper = if unit == Some(WorkUnit::Uo0) {
+                Some(e)
+            } else {
+                cloture.filter(|c| *c >= e)
+            };
             let outside = v[col::DATES_INTERACTIONS]
                 .as_deref()
                 .unwrap_or_default()
@@ -710,8 +886,16 @@ pub fn check_line(
                 && c > due
                 && c >= e
             {
-                let extra = if u == WorkUnit::Uo0 { "l'UO 0 se clôt le jour de son engagement" } else { "l'unité est réputée abandonnée à l'échéance" };
-                an.warning(C::Deadline, "date_cloture", &format!("clôture le {c}, échéance le {due} : {extra}"));
+                let extra = if u == WorkUnit::Uo0 {
+                    "l'UO 0 se clôt le jour de son engagement"
+                } else {
+                    "l'unité est réputée abandonnée à l'échéance"
+                };
+                an.warning(
+                    C::Deadline,
+                    "date_cloture",
+                    &format!("clôture le {c}, échéance le {due} : {extra}"),
+                );
             }
         }
     }
@@ -727,8 +911,12 @@ pub fn check_line(
         Some(Ok(n)) => Some(n.as_str().to_owned()),
         _ => None,
     };
-    let uo21 = v[col::NUMERO_DOSSIER_UO21].as_deref().and_then(|s| s.parse().ok());
-    let motif_cloture = v[col::MOTIF_CLOTURE].as_deref().and_then(ClosureMotif::from_code);
+    let uo21 = v[col::NUMERO_DOSSIER_UO21]
+        .as_deref()
+        .and_then(|s| s.parse().ok());
+    let motif_cloture = v[col::MOTIF_CLOTURE]
+        .as_deref()
+        .and_then(ClosureMotif::from_code);
     let all: Vec<usize> = (0..53).collect();
     let content_hash = hash_columns(&v, &all);
     Some(FicheValues {
@@ -749,7 +937,11 @@ pub fn check_line(
 
 /// Identity values are never echoed in reports (point 31).
 fn shown<'a>(column: &str, value: &'a str) -> &'a str {
-    if column == "date_naissance" { "valeur masquée" } else { value }
+    if column == "date_naissance" {
+        "valeur masquée"
+    } else {
+        value
+    }
 }
 
 fn list_error(e: ListError) -> String {

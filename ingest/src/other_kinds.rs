@@ -59,10 +59,20 @@ pub const MEANS_COLUMNS: [&str; 19] = [
 
 /// Checks common to both kinds: structure, lengths, timestamp bounds. Returns the trimmed
 /// values and the fiche's instant, or `None` when the line is already quarantined.
-fn start(run: &mut Run, ctx: &Context, item: Item, names: &[&str]) -> Option<(u64, String, Vec<Option<String>>, LineAnomalies)> {
+fn start(
+    run: &mut Run,
+    ctx: &Context,
+    item: Item,
+    names: &[&str],
+) -> Option<(u64, String, Vec<Option<String>>, LineAnomalies)> {
     run.lines += 1;
     match item {
-        Item::Malformed { line, detail, raw, dossier } => {
+        Item::Malformed {
+            line,
+            detail,
+            raw,
+            dossier,
+        } => {
             let mut an = LineAnomalies::new(line);
             an.dossier = dossier;
             an.push(C::LineFormat, Severity::Blocking, None, &detail);
@@ -76,7 +86,11 @@ fn start(run: &mut Run, ctx: &Context, item: Item, names: &[&str]) -> Option<(u6
                 .map(|x| x.as_deref().and_then(values::trimmed).map(str::to_owned))
                 .collect();
             for (i, val) in v.iter().enumerate() {
-                if val.as_ref().is_some_and(|s| s.chars().count() > 200 && names[i] != "implantations" && names[i] != "autres_points_acces") {
+                if val.as_ref().is_some_and(|s| {
+                    s.chars().count() > 200
+                        && names[i] != "implantations"
+                        && names[i] != "autres_points_acces"
+                }) {
                     an.blocking(C::FieldTooLong, names[i], "200 caractères au plus");
                 }
             }
@@ -94,17 +108,33 @@ fn quarantine(run: &mut Run, line: u64, key: Option<String>, raw: String, an: Li
     }
 }
 
-fn stamp(v: &Option<String>, an: &mut LineAnomalies, ctx: &Context) -> Option<(NaiveDateTime, NaiveDate, String)> {
+fn stamp(
+    v: &Option<String>,
+    an: &mut LineAnomalies,
+    ctx: &Context,
+) -> Option<(NaiveDateTime, NaiveDate, String)> {
     let raw = v.as_deref()?;
     let Some(ts) = values::timestamp(raw) else {
-        an.blocking(C::FieldFormat, "horodatage", &format!("« {raw} » n'est pas un horodatage AAAA-MM-JJTHH:MM:SS avec décalage horaire"));
+        an.blocking(
+            C::FieldFormat,
+            "horodatage",
+            &format!("« {raw} » n'est pas un horodatage AAAA-MM-JJTHH:MM:SS avec décalage horaire"),
+        );
         return None;
     };
     let utc = ts.with_timezone(&Utc);
     if utc > ctx.received_at + chrono::Duration::minutes(5) {
-        an.blocking(C::Horodatage, "horodatage", "postérieur de plus de 5 minutes à la réception du fichier");
+        an.blocking(
+            C::Horodatage,
+            "horodatage",
+            "postérieur de plus de 5 minutes à la réception du fichier",
+        );
     } else if ts.date_naive() < NaiveDate::from_ymd_opt(2019, 12, 1).expect("valid") {
-        an.blocking(C::Horodatage, "horodatage", "antérieur au 2019-12-01, début de l'accord-cadre");
+        an.blocking(
+            C::Horodatage,
+            "horodatage",
+            "antérieur au 2019-12-01, début de l'accord-cadre",
+        );
     }
     Some((utc.naive_utc(), ts.date_naive(), raw.to_owned()))
 }
@@ -143,7 +173,12 @@ fn versioning(versions: &Versions, at: NaiveDateTime, hash: &str, an: &mut LineA
 }
 
 /// One `RECLAMATIONS` line.
-pub fn complaint(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: Item) -> Result<(), IngestError> {
+pub fn complaint(
+    conn: &mut DbConnection,
+    run: &mut Run,
+    ctx: &Context,
+    item: Item,
+) -> Result<(), IngestError> {
     let Some((line, raw, v, mut an)) = start(run, ctx, item, &COMPLAINT_COLUMNS) else {
         return Ok(());
     };
@@ -156,7 +191,12 @@ pub fn complaint(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: It
         let s = v[i].as_deref()?;
         let d = values::date(s);
         if d.is_none() {
-            an.push(C::FieldFormat, Severity::Blocking, Some(COMPLAINT_COLUMNS[i]), &format!("« {s} » n'est pas une date AAAA-MM-JJ"));
+            an.push(
+                C::FieldFormat,
+                Severity::Blocking,
+                Some(COMPLAINT_COLUMNS[i]),
+                &format!("« {s} » n'est pas une date AAAA-MM-JJ"),
+            );
         }
         d
     };
@@ -166,12 +206,20 @@ pub fn complaint(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: It
     if let Some(m) = v[5].as_deref()
         && !RefTable::MotifReclamation.contains(m)
     {
-        an.blocking(C::RefCode, "motif_reclamation", &format!("« {m} » n'est pas un code de la table motif_reclamation"));
+        an.blocking(
+            C::RefCode,
+            "motif_reclamation",
+            &format!("« {m} » n'est pas un code de la table motif_reclamation"),
+        );
     }
     if let Some(n) = v[2].as_deref()
         && n.parse::<DossierNumber>().is_err()
     {
-        an.warning(C::DossierFormat, "numero_dossier", &format!("« {n} » ne suit pas le format OOAAMMUUXXXXXX ; valeur ignorée"));
+        an.warning(
+            C::DossierFormat,
+            "numero_dossier",
+            &format!("« {n} » ne suit pas le format OOAAMMUUXXXXXX ; valeur ignorée"),
+        );
     }
     for (i, c) in COMPLAINT_COLUMNS.iter().enumerate() {
         if COMPLAINT_REQUIRED.contains(c) && v[i].is_none() && !an.touches(c) {
@@ -181,14 +229,26 @@ pub fn complaint(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: It
     if let Some(r) = reception {
         for (d, c) in [(ack, "date_accuse_reception"), (answer, "date_reponse")] {
             if d.is_some_and(|d| d < r) {
-                an.blocking(C::DateOrder, c, "date antérieure à la réception de la réclamation");
+                an.blocking(
+                    C::DateOrder,
+                    c,
+                    "date antérieure à la réception de la réclamation",
+                );
             }
         }
     }
     if let Some((_, day, _)) = &stamp {
-        for (d, c) in [(reception, "date_reception"), (ack, "date_accuse_reception"), (answer, "date_reponse")] {
+        for (d, c) in [
+            (reception, "date_reception"),
+            (ack, "date_accuse_reception"),
+            (answer, "date_reponse"),
+        ] {
             if d.is_some_and(|d| d > *day) {
-                an.blocking(C::FutureDate, c, &format!("date postérieure au jour de l'horodatage ({day})"));
+                an.blocking(
+                    C::FutureDate,
+                    c,
+                    &format!("date postérieure au jour de l'horodatage ({day})"),
+                );
             }
         }
     }
@@ -244,7 +304,12 @@ pub fn complaint(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: It
 }
 
 /// One `MOYENS` line.
-pub fn means(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: Item) -> Result<(), IngestError> {
+pub fn means(
+    conn: &mut DbConnection,
+    run: &mut Run,
+    ctx: &Context,
+    item: Item,
+) -> Result<(), IngestError> {
     let Some((line, raw, v, mut an)) = start(run, ctx, item, &MEANS_COLUMNS) else {
         return Ok(());
     };
@@ -256,7 +321,11 @@ pub fn means(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: Item) 
     let periode = v[1].as_deref().and_then(|p| match p.parse::<HalfYear>() {
         Ok(h) => Some(h),
         Err(_) => {
-            an.blocking(C::FieldFormat, "periode", &format!("« {p} » n'est pas un semestre AAAA-S1 ou AAAA-S2"));
+            an.blocking(
+                C::FieldFormat,
+                "periode",
+                &format!("« {p} » n'est pas un semestre AAAA-S1 ou AAAA-S2"),
+            );
             None
         }
     });
@@ -267,14 +336,22 @@ pub fn means(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: Item) 
         if let Some(s) = v[i].as_deref() {
             match values::hundredths(s) {
                 Some(x) => amounts[k] = x,
-                None => an.blocking(C::FieldFormat, MEANS_COLUMNS[i], &format!("« {s} » n'est pas un nombre positif avec au plus 2 décimales")),
+                None => an.blocking(
+                    C::FieldFormat,
+                    MEANS_COLUMNS[i],
+                    &format!("« {s} » n'est pas un nombre positif avec au plus 2 décimales"),
+                ),
             }
         }
     }
     let nb = v[6].as_deref().and_then(|s| {
         let n = values::count(s);
         if n.is_none() {
-            an.blocking(C::FieldFormat, "nb_implantations", &format!("« {s} » n'est pas un entier"));
+            an.blocking(
+                C::FieldFormat,
+                "nb_implantations",
+                &format!("« {s} » n'est pas un entier"),
+            );
         }
         n
     });
@@ -286,19 +363,31 @@ pub fn means(conn: &mut DbConnection, run: &mut Run, ctx: &Context, item: Item) 
                     .is_some_and(|(cp, n)| !cp.is_empty() && values::count(n).is_some())
             });
         if !ok {
-            an.blocking(C::FieldFormat, "implantations", "liste de code_postal:effectif séparés par | attendue");
+            an.blocking(
+                C::FieldFormat,
+                "implantations",
+                "liste de code_postal:effectif séparés par | attendue",
+            );
         }
         (items.len(), ok)
     });
     if let (Some(nb), Some((n, true))) = (nb, implantations)
         && nb != n as i64
     {
-        an.blocking(C::FieldFormat, "nb_implantations", &format!("{nb} implantations déclarées pour {n} entrées dans la colonne implantations"));
+        an.blocking(
+            C::FieldFormat,
+            "nb_implantations",
+            &format!("{nb} implantations déclarées pour {n} entrées dans la colonne implantations"),
+        );
     }
     if let Some(s) = v[8].as_deref()
         && values::list(s).is_err()
     {
-        an.blocking(C::FieldFormat, "autres_points_acces", "liste de codes postaux séparés par | attendue");
+        an.blocking(
+            C::FieldFormat,
+            "autres_points_acces",
+            "liste de codes postaux séparés par | attendue",
+        );
     }
     for (i, c) in MEANS_COLUMNS.iter().enumerate() {
         if *c != "autres_points_acces" && v[i].is_none() && !an.touches(c) {

@@ -112,23 +112,38 @@ impl Ingestor {
     }
 
     /// Receives a file and processes it.
-    pub fn ingest_file(&self, path: &Path, sub: &Submission) -> Result<ProcessingReport, IngestError> {
+    pub fn ingest_file(
+        &self,
+        path: &Path,
+        sub: &Submission,
+    ) -> Result<ProcessingReport, IngestError> {
         let file = std::fs::File::open(path).map_err(io(path))?;
         self.ingest_reader(file, path, sub)
     }
 
     /// Receives a body (API push or pull) and processes it.
-    pub fn ingest_bytes(&self, body: &[u8], sub: &Submission) -> Result<ProcessingReport, IngestError> {
+    pub fn ingest_bytes(
+        &self,
+        body: &[u8],
+        sub: &Submission,
+    ) -> Result<ProcessingReport, IngestError> {
         self.ingest_reader(body, Path::new(&sub.file_name), sub)
     }
 
-    fn ingest_reader(&self, input: impl Read, origin: &Path, sub: &Submission) -> Result<ProcessingReport, IngestError> {
+    fn ingest_reader(
+        &self,
+        input: impl Read,
+        origin: &Path,
+        sub: &Submission,
+    ) -> Result<ProcessingReport, IngestError> {
         let (sha, size, archived) = self.archive_content(input, origin)?;
         let mut conn = self.store.conn()?;
         let receipt = match Receipt::find_by_sha256(&mut conn, &sha)? {
             Some(r) if r.status != "received" => {
                 let report = duplicate_report(&r, sub);
-                report.write_outbox(&self.outbox).map_err(io(&self.outbox))?;
+                report
+                    .write_outbox(&self.outbox)
+                    .map_err(io(&self.outbox))?;
                 return Ok(report);
             }
             // Received before but never processed (the process stopped): process it now.
@@ -163,13 +178,20 @@ impl Ingestor {
                     .expect("the receipt just recorded")
             }
         };
-        let report = conn.transaction::<_, IngestError, _>(|conn| self.process(conn, &receipt, sub))?;
-        report.write_outbox(&self.outbox).map_err(io(&self.outbox))?;
+        let report =
+            conn.transaction::<_, IngestError, _>(|conn| self.process(conn, &receipt, sub))?;
+        report
+            .write_outbox(&self.outbox)
+            .map_err(io(&self.outbox))?;
         Ok(report)
     }
 
     /// Copies the content into the archive while hashing it; returns (sha256, size, path).
-    fn archive_content(&self, mut input: impl Read, origin: &Path) -> Result<(String, u64, PathBuf), IngestError> {
+    fn archive_content(
+        &self,
+        mut input: impl Read,
+        origin: &Path,
+    ) -> Result<(String, u64, PathBuf), IngestError> {
         let tmp_dir = self.archive.join("tmp");
         std::fs::create_dir_all(&tmp_dir).map_err(io(&tmp_dir))?;
         let tmp = tmp_dir.join(format!(
@@ -204,7 +226,12 @@ impl Ingestor {
     }
 
     /// Checks and applies a received file; runs inside the file's transaction.
-    fn process(&self, conn: &mut DbConnection, receipt: &Receipt, sub: &Submission) -> Result<ProcessingReport, IngestError> {
+    fn process(
+        &self,
+        conn: &mut DbConnection,
+        receipt: &Receipt,
+        sub: &Submission,
+    ) -> Result<ProcessingReport, IngestError> {
         let received_at = DateTime::<Utc>::from_naive_utc_and_offset(receipt.received_at, Utc);
         let mut run = Run::new(receipt, sub);
         let path = PathBuf::from(&receipt.archive_path);
@@ -220,7 +247,10 @@ impl Ingestor {
                     run.file(
                         AnomalyCode::FileName,
                         Severity::Blocking,
-                        format!("le fichier porte le lot {} mais a été déposé pour le lot {}", n.lot, sub.lot),
+                        format!(
+                            "le fichier porte le lot {} mais a été déposé pour le lot {}",
+                            n.lot, sub.lot
+                        ),
                     );
                     None
                 }
@@ -248,7 +278,10 @@ impl Ingestor {
                     Ok((lot, _, _)) if lot != sub.lot.to_string() => run.file(
                         AnomalyCode::FileName,
                         Severity::Blocking,
-                        format!("le corps porte le lot {lot} mais le jeton est celui du lot {}", sub.lot),
+                        format!(
+                            "le corps porte le lot {lot} mais le jeton est celui du lot {}",
+                            sub.lot
+                        ),
                     ),
                     Ok((_, items, anomalies)) => {
                         for a in anomalies {
@@ -258,9 +291,12 @@ impl Ingestor {
                     }
                 }
             } else {
-                let sniffed = sniff(std::fs::File::open(&path).map_err(io(&path))?).map_err(io(&path))?;
+                let sniffed =
+                    sniff(std::fs::File::open(&path).map_err(io(&path))?).map_err(io(&path))?;
                 match sniffed {
-                    Sniffed::Unreadable(reason) => run.file(AnomalyCode::FileFormat, Severity::Blocking, reason),
+                    Sniffed::Unreadable(reason) => {
+                        run.file(AnomalyCode::FileFormat, Severity::Blocking, reason)
+                    }
                     Sniffed::Readable { encoding, bom } => {
                         if encoding == crate::decode::Encoding::Windows1252 {
                             run.file(
@@ -284,14 +320,21 @@ impl Ingestor {
                                 format!("ligne d'en-tête illisible : {}", e.detail_fr()),
                             ),
                             Some(Ok(())) => {
-                                let (map, anomalies) = source::header(&head, encoding, bom, kind_columns(kind));
+                                let (map, anomalies) =
+                                    source::header(&head, encoding, bom, kind_columns(kind));
                                 for a in anomalies {
                                     run.push_file(a);
                                 }
                                 if let Some(map) = map {
                                     let items = source::csv_items(&mut reader, &map, encoding);
                                     let p = path.clone();
-                                    self.apply_items(conn, &mut run, &ctx, kind, items.map(move |r| r.map_err(io(&p))))?;
+                                    self.apply_items(
+                                        conn,
+                                        &mut run,
+                                        &ctx,
+                                        kind,
+                                        items.map(move |r| r.map_err(io(&p))),
+                                    )?;
                                 }
                             }
                         }
@@ -374,7 +417,11 @@ pub struct Context {
 }
 
 impl Context {
-    fn load(conn: &mut DbConnection, lot: Lot, received_at: DateTime<Utc>) -> Result<Context, IngestError> {
+    fn load(
+        conn: &mut DbConnection,
+        lot: Lot,
+        received_at: DateTime<Utc>,
+    ) -> Result<Context, IngestError> {
         let mut operators = OperatorRegistry::default();
         for o in Operator::all_current(conn)? {
             if let Ok(l) = Lot::parse(&o.lot) {
@@ -407,11 +454,17 @@ impl Context {
         match self.orders.get(order) {
             None => Some((
                 AnomalyCode::BcUnknown,
-                format!("le bon de commande {order} n'existe pas au registre ; l'unité n'est pas facturable tant qu'il n'est pas corrigé"),
+                format!(
+                    "le bon de commande {order} n'existe pas au registre ; l'unité n'est pas facturable tant qu'il n'est pas corrigé"
+                ),
             )),
             Some((lot, u)) if *lot != self.lot.to_string() || *u != uo.column_code() => Some((
                 AnomalyCode::BcMismatch,
-                format!("le bon de commande {order} est du lot {lot} et de l'UO {u}, la fiche du lot {} et de l'UO {}", self.lot, uo.column_code()),
+                format!(
+                    "le bon de commande {order} est du lot {lot} et de l'UO {u}, la fiche du lot {} et de l'UO {}",
+                    self.lot,
+                    uo.column_code()
+                ),
             )),
             Some(_) => None,
         }
@@ -497,7 +550,11 @@ impl Run {
         Ok(())
     }
 
-    fn finish(mut self, conn: &mut DbConnection, receipt: &Receipt) -> Result<ProcessingReport, IngestError> {
+    fn finish(
+        mut self,
+        conn: &mut DbConnection,
+        receipt: &Receipt,
+    ) -> Result<ProcessingReport, IngestError> {
         other_kinds::flush_quarantine(conn, &mut self)?;
         self.flush_anomalies(conn)?;
         let status = if self.rejected {
@@ -511,7 +568,8 @@ impl Run {
             kind: self.kind.map(|k| k.as_str().to_owned()),
             sha256: self.sha256,
             status,
-            received_at: DateTime::<Utc>::from_naive_utc_and_offset(self.received_at, Utc).to_rfc3339(),
+            received_at: DateTime::<Utc>::from_naive_utc_and_offset(self.received_at, Utc)
+                .to_rfc3339(),
             lines: self.lines,
             accepted: self.accepted,
             unchanged: self.unchanged,
@@ -526,7 +584,12 @@ impl Run {
             conn,
             receipt.id,
             status.as_str(),
-            [clamp(report.lines), clamp(report.accepted), clamp(report.quarantined), clamp(report.warnings)],
+            [
+                clamp(report.lines),
+                clamp(report.accepted),
+                clamp(report.quarantined),
+                clamp(report.warnings),
+            ],
             now,
         )?;
         ProcessingReportRow {
@@ -549,7 +612,8 @@ fn duplicate_report(original: &Receipt, sub: &Submission) -> ProcessingReport {
         kind: original.kind.clone(),
         sha256: original.sha256.clone(),
         status: Status::Duplicate,
-        received_at: DateTime::<Utc>::from_naive_utc_and_offset(original.received_at, Utc).to_rfc3339(),
+        received_at: DateTime::<Utc>::from_naive_utc_and_offset(original.received_at, Utc)
+            .to_rfc3339(),
         lines: 0,
         accepted: 0,
         unchanged: 0,
@@ -560,7 +624,10 @@ fn duplicate_report(original: &Receipt, sub: &Submission) -> ProcessingReport {
     }
 }
 
-fn name_used_by_other_content(conn: &mut DbConnection, receipt: &Receipt) -> Result<bool, IngestError> {
+fn name_used_by_other_content(
+    conn: &mut DbConnection,
+    receipt: &Receipt,
+) -> Result<bool, IngestError> {
     use cep_store::schema::receipts::dsl as r;
     use diesel::prelude::*;
     let n: i64 = r::receipts
@@ -570,12 +637,18 @@ fn name_used_by_other_content(conn: &mut DbConnection, receipt: &Receipt) -> Res
         .filter(r::status.eq("accepted"))
         .count()
         .get_result(conn)
-        .map_err(StoreError::query("looking up earlier files of the same name"))?;
+        .map_err(StoreError::query(
+            "looking up earlier files of the same name",
+        ))?;
     Ok(n > 0)
 }
 
 /// The médiateur's dossier-access requests of the reception day for this lot (Annex 2 §3).
 /// The API issue records them; until then there are none to report.
-fn mediator_requests(_conn: &mut DbConnection, _lot: Lot, _day: DateTime<Utc>) -> Result<Vec<MediatorAccess>, IngestError> {
+fn mediator_requests(
+    _conn: &mut DbConnection,
+    _lot: Lot,
+    _day: DateTime<Utc>,
+) -> Result<Vec<MediatorAccess>, IngestError> {
     Ok(vec![])
 }

@@ -122,7 +122,10 @@ impl ProcessingReport {
         let stem = self.file.trim_end_matches(".csv").trim_end_matches(".json");
         let stem = format!("{stem}.{}", &self.sha256[..12]);
         let mut out = vec![];
-        for (ext, body) in [("rapport.csv", self.to_csv()), ("rapport.json", self.to_json())] {
+        for (ext, body) in [
+            ("rapport.csv", self.to_csv()),
+            ("rapport.json", self.to_json()),
+        ] {
             let path = dir.join(format!("{stem}.{ext}"));
             let tmp = dir.join(format!(".{stem}.{ext}.part"));
             let mut f = std::fs::File::create(&tmp)?;

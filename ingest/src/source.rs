@@ -43,8 +43,16 @@ pub struct HeaderMap {
 }
 
 /// Reads the header; file-level anomalies (blocking ones reject the file).
-pub fn header(rec: &Record, encoding: Encoding, bom: bool, cols: Columns<'_>) -> (Option<HeaderMap>, Vec<Anomaly>) {
-    let mut names: Vec<String> = rec.fields().map(|f| decode(f, encoding).into_owned()).collect();
+pub fn header(
+    rec: &Record,
+    encoding: Encoding,
+    bom: bool,
+    cols: Columns<'_>,
+) -> (Option<HeaderMap>, Vec<Anomaly>) {
+    let mut names: Vec<String> = rec
+        .fields()
+        .map(|f| decode(f, encoding).into_owned())
+        .collect();
     if bom && let Some(first) = names.first_mut() {
         *first = first.trim_start_matches('\u{FEFF}').to_owned();
     }
@@ -122,10 +130,9 @@ pub fn csv_items<R: BufRead>(
         Ok(None) => None,
         Ok(Some(Err(e))) => {
             // Fields read before the fault are complete except the last one.
-            let dossier = map
-                .numero
-                .filter(|&i| i + 1 < rec.len())
-                .and_then(|i| crate::values::trimmed(&decode(rec.field(i), encoding)).map(str::to_owned));
+            let dossier = map.numero.filter(|&i| i + 1 < rec.len()).and_then(|i| {
+                crate::values::trimmed(&decode(rec.field(i), encoding)).map(str::to_owned)
+            });
             Some(Ok(Item::Malformed {
                 line: rec.line,
                 detail: e.detail_fr(),
@@ -136,10 +143,9 @@ pub fn csv_items<R: BufRead>(
         Ok(Some(Ok(()))) => {
             let raw = decode(&rec.raw(), encoding).into_owned();
             if rec.len() != map.slots.len() {
-                let dossier = map
-                    .numero
-                    .filter(|&i| i < rec.len())
-                    .and_then(|i| crate::values::trimmed(&decode(rec.field(i), encoding)).map(str::to_owned));
+                let dossier = map.numero.filter(|&i| i < rec.len()).and_then(|i| {
+                    crate::values::trimmed(&decode(rec.field(i), encoding)).map(str::to_owned)
+                });
                 return Some(Ok(Item::Malformed {
                     line: rec.line,
                     detail: format!(
@@ -168,15 +174,21 @@ pub fn csv_items<R: BufRead>(
 
 /// A JSON body per §5 and point 28: `{"lot": "08", "records": [{...}]}`. Returns the body's
 /// lot and its records, or the reason the whole body is rejected (`FILE_FORMAT`).
-pub fn json_items(body: &[u8], cols: Columns<'_>) -> Result<(String, Vec<Item>, Vec<Anomaly>), String> {
-    let text = std::str::from_utf8(body).map_err(|_| "le corps JSON n'est pas en UTF-8".to_owned())?;
+pub fn json_items(
+    body: &[u8],
+    cols: Columns<'_>,
+) -> Result<(String, Vec<Item>, Vec<Anomaly>), String> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| "le corps JSON n'est pas en UTF-8".to_owned())?;
     // Duplicate keys are refused (point 28): detect them with a map that keeps every key.
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("JSON invalide : {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("JSON invalide : {e}"))?;
     if has_duplicate_keys(text) {
         return Err("clé en double dans un objet JSON".into());
     }
-    let obj = value.as_object().ok_or("le corps doit être un objet {\"lot\": …, \"records\": […]}")?;
+    let obj = value
+        .as_object()
+        .ok_or("le corps doit être un objet {\"lot\": …, \"records\": […]}")?;
     let lot = obj
         .get("lot")
         .and_then(|l| l.as_str())
@@ -187,7 +199,10 @@ pub fn json_items(body: &[u8], cols: Columns<'_>) -> Result<(String, Vec<Item>, 
         .and_then(|r| r.as_array())
         .ok_or("champ « records » (tableau) absent")?;
     if records.len() > 10_000 {
-        return Err(format!("{} enregistrements ; 10 000 au plus par corps", records.len()));
+        return Err(format!(
+            "{} enregistrements ; 10 000 au plus par corps",
+            records.len()
+        ));
     }
     let mut items = Vec::with_capacity(records.len());
     let mut unknown = std::collections::BTreeSet::new();
@@ -254,12 +269,24 @@ fn has_duplicate_keys(text: &str) -> bool {
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("any JSON value")
         }
-        fn visit_bool<E>(self, _: bool) -> Result<(), E> { Ok(()) }
-        fn visit_i64<E>(self, _: i64) -> Result<(), E> { Ok(()) }
-        fn visit_u64<E>(self, _: u64) -> Result<(), E> { Ok(()) }
-        fn visit_f64<E>(self, _: f64) -> Result<(), E> { Ok(()) }
-        fn visit_str<E>(self, _: &str) -> Result<(), E> { Ok(()) }
-        fn visit_unit<E>(self) -> Result<(), E> { Ok(()) }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
         fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
             while s.next_element_seed(Seed)?.is_some() {}
             Ok(())

@@ -21,10 +21,20 @@ fn digits(s: &[u8]) -> bool {
 /// `AAAA-MM-JJ`, a real date.
 pub fn date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(&b[..4]) || !digits(&b[5..7]) || !digits(&b[8..]) {
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(&b[..4])
+        || !digits(&b[5..7])
+        || !digits(&b[8..])
+    {
         return None;
     }
-    NaiveDate::from_ymd_opt(s[..4].parse().ok()?, s[5..7].parse().ok()?, s[8..].parse().ok()?)
+    NaiveDate::from_ymd_opt(
+        s[..4].parse().ok()?,
+        s[5..7].parse().ok()?,
+        s[8..].parse().ok()?,
+    )
 }
 
 /// `AAAA-MM`: (year, month).
@@ -34,7 +44,10 @@ pub fn month(s: &str) -> Option<(i32, u32)> {
         return None;
     }
     let m: u32 = s[5..].parse().ok()?;
-    (1..=12).contains(&m).then(|| (s[..4].parse().ok(), m)).and_then(|(y, m)| Some((y?, m)))
+    (1..=12)
+        .contains(&m)
+        .then(|| (s[..4].parse().ok(), m))
+        .and_then(|(y, m)| Some((y?, m)))
 }
 
 /// `AAAA-MM-JJTHH:MM:SS[.ffffff](Z|±HH:MM)` (point 6); no offset is an error.
@@ -84,20 +97,31 @@ pub fn hundredths(s: &str) -> Option<i64> {
         Some((i, f)) => (i, f),
         None => (s.as_str(), ""),
     };
-    if int.is_empty() || !digits(int.as_bytes()) || !digits(frac.as_bytes()) || frac.len() > 2 || int.len() > 15 {
+    if int.is_empty()
+        || !digits(int.as_bytes())
+        || !digits(frac.as_bytes())
+        || frac.len() > 2
+        || int.len() > 15
+    {
         return None;
     }
     if s.contains('.') && frac.is_empty() {
         return None;
     }
     let i: i64 = int.parse().ok()?;
-    let f: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+    let f: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<2}").parse().ok()?
+    };
     i.checked_mul(100)?.checked_add(f)
 }
 
 /// A non-negative integer count.
 pub fn count(s: &str) -> Option<i64> {
-    (digits(s.as_bytes()) && !s.is_empty() && s.len() <= 15).then(|| s.parse().ok()).flatten()
+    (digits(s.as_bytes()) && !s.is_empty() && s.len() <= 15)
+        .then(|| s.parse().ok())
+        .flatten()
 }
 
 /// Why a list is malformed (point 5).

@@ -32,22 +32,42 @@ fn a_generated_dataset_ingests_with_exactly_the_injected_anomalies() {
         let f: Vec<&str> = line.split(';').collect();
         let file = f[0].rsplit('/').next().unwrap().to_owned();
         *expected
-            .entry((file, f[1].parse().unwrap_or(0), f[2].to_owned(), f[3].to_owned()))
+            .entry((
+                file,
+                f[1].parse().unwrap_or(0),
+                f[2].to_owned(),
+                f[3].to_owned(),
+            ))
             .or_default() += 1;
     }
-    assert!(expected.len() > 50, "the dataset carries injected anomalies");
+    assert!(
+        expected.len() > 50,
+        "the dataset carries injected anomalies"
+    );
 
     cep_store::testing::each_backend(|db| {
         let work = tempfile::tempdir().unwrap();
-        import(&db.store, ImportKind::Operators, &data.path().join("buyer/operators.csv")).unwrap();
-        import(&db.store, ImportKind::PurchaseOrders, &data.path().join("buyer/purchase-orders.csv")).unwrap();
+        import(
+            &db.store,
+            ImportKind::Operators,
+            &data.path().join("buyer/operators.csv"),
+        )
+        .unwrap();
+        import(
+            &db.store,
+            ImportKind::PurchaseOrders,
+            &data.path().join("buyer/purchase-orders.csv"),
+        )
+        .unwrap();
         let ingestor = Ingestor::new(db.store.clone(), work.path());
         let mut inbox = vec![];
         files(&data.path().join("inbox"), &mut inbox);
         let mut inbox: Vec<(Lot, PathBuf)> = inbox
             .into_iter()
             .map(|p| {
-                let lot = p.parent().unwrap().file_name().unwrap().to_str().unwrap()[1..].parse().unwrap();
+                let lot = p.parent().unwrap().file_name().unwrap().to_str().unwrap()[1..]
+                    .parse()
+                    .unwrap();
                 (lot, p)
             })
             .collect();
@@ -68,13 +88,27 @@ fn a_generated_dataset_ingests_with_exactly_the_injected_anomalies() {
             for a in r.anomalies {
                 // File-level entries: the truth puts an unknown-column warning on the header.
                 let line = a.line.unwrap_or(0);
-                *got.entry((name.clone(), line, a.dossier.unwrap_or_default(), a.code.as_str().to_owned()))
-                    .or_default() += 1;
+                *got.entry((
+                    name.clone(),
+                    line,
+                    a.dossier.unwrap_or_default(),
+                    a.code.as_str().to_owned(),
+                ))
+                .or_default() += 1;
             }
         }
         assert!(lines > 1000, "{lines} lines");
-        let missing: Vec<_> = expected.iter().filter(|(k, n)| got.get(*k) != Some(n)).collect();
-        let extra: Vec<_> = got.iter().filter(|(k, n)| expected.get(*k) != Some(n)).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "missing: {missing:#?}\nextra: {extra:#?}");
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|(k, n)| got.get(*k) != Some(n))
+            .collect();
+        let extra: Vec<_> = got
+            .iter()
+            .filter(|(k, n)| expected.get(*k) != Some(n))
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "missing: {missing:#?}\nextra: {extra:#?}"
+        );
     });
 }

@@ -28,7 +28,14 @@ fn the_same_content_twice_is_a_duplicate_whatever_its_name() {
         let body = csv(&[fiche("01"), fiche("00")]);
         let first = env.dossiers("08", &body);
         assert_eq!((first.status, first.accepted), (Status::Accepted, 2));
-        let tables = ["receipts", "fiches", "dossiers", "operator_persons", "identity_records", "anomalies"];
+        let tables = [
+            "receipts",
+            "fiches",
+            "dossiers",
+            "operator_persons",
+            "identity_records",
+            "anomalies",
+        ];
         let before: Vec<i64> = tables.iter().map(|t| count(env, t)).collect();
         let again = env.dossiers("08", &body);
         assert_eq!((again.status, again.lines), (Status::Duplicate, 0));
@@ -39,7 +46,10 @@ fn the_same_content_twice_is_a_duplicate_whatever_its_name() {
         let mut other = body.clone();
         other.extend_from_slice(b"\n");
         let r = env.dossiers("08", &other);
-        assert_eq!((r.status, r.accepted, r.unchanged), (Status::Accepted, 2, 2));
+        assert_eq!(
+            (r.status, r.accepted, r.unchanged),
+            (Status::Accepted, 2, 2)
+        );
         assert_eq!(count(env, "fiches"), 2);
     });
 }
@@ -59,7 +69,10 @@ fn out_of_order_fiches_keep_the_latest_current_and_every_one_in_history() {
         let current = Fiche::current(&mut c, "A7250301000001").unwrap().unwrap();
         assert_eq!(current.structure.as_deref(), Some("SITE-03"));
         let history = Fiche::history(&mut c, "A7250301000001").unwrap();
-        let sites: Vec<_> = history.iter().map(|f| f.structure.clone().unwrap()).collect();
+        let sites: Vec<_> = history
+            .iter()
+            .map(|f| f.structure.clone().unwrap())
+            .collect();
         assert_eq!(sites, ["SITE-01", "SITE-02", "SITE-03"]);
     });
 }
@@ -67,20 +80,42 @@ fn out_of_order_fiches_keep_the_latest_current_and_every_one_in_history() {
 #[test]
 fn the_state_as_known_at_a_past_reception_time_is_read_back() {
     on_each(|env| {
-        let first = env.file_at("08", "CEP_L08_DOSSIERS_20250310_01.csv", &csv(&[fiche("01")]), "2025-03-12T08:00:00Z");
+        let first = env.file_at(
+            "08",
+            "CEP_L08_DOSSIERS_20250310_01.csv",
+            &csv(&[fiche("01")]),
+            "2025-03-12T08:00:00Z",
+        );
         assert_eq!(first.accepted, 1);
-        let closed = closed(set(fiche("01"), "2025-03-15T18:00:00+01:00", "SITE-01"), "2025-03-14");
-        let second = env.file_at("08", "CEP_L08_DOSSIERS_20250315_01.csv", &csv(&[closed]), "2025-03-16T08:00:00Z");
+        let closed = closed(
+            set(fiche("01"), "2025-03-15T18:00:00+01:00", "SITE-01"),
+            "2025-03-14",
+        );
+        let second = env.file_at(
+            "08",
+            "CEP_L08_DOSSIERS_20250315_01.csv",
+            &csv(&[closed]),
+            "2025-03-16T08:00:00Z",
+        );
         assert_eq!(second.anomalies, vec![]);
         let mut c = env.store.conn().unwrap();
         let mut at = |t: &str| {
-            Fiche::state_as_of(&mut c, "A7250301000001", t.parse::<chrono::DateTime<chrono::Utc>>().unwrap().naive_utc())
-                .unwrap()
-                .map(|f| f.date_cloture)
+            Fiche::state_as_of(
+                &mut c,
+                "A7250301000001",
+                t.parse::<chrono::DateTime<chrono::Utc>>()
+                    .unwrap()
+                    .naive_utc(),
+            )
+            .unwrap()
+            .map(|f| f.date_cloture)
         };
         assert_eq!(at("2025-03-11T00:00:00Z"), None);
         assert_eq!(at("2025-03-13T00:00:00Z"), Some(None));
-        assert_eq!(at("2025-03-17T00:00:00Z"), Some(Some("2025-03-14".parse().unwrap())));
+        assert_eq!(
+            at("2025-03-17T00:00:00Z"),
+            Some(Some("2025-03-14".parse().unwrap()))
+        );
     });
 }
 
@@ -106,7 +141,11 @@ fn a_corrected_fiche_supersedes_the_quarantined_line() {
 }
 
 /// The fiche with another `horodatage` and `structure` (an empty structure removes it).
-fn set(mut f: std::collections::BTreeMap<&'static str, String>, stamp: &str, site: &str) -> std::collections::BTreeMap<&'static str, String> {
+fn set(
+    mut f: std::collections::BTreeMap<&'static str, String>,
+    stamp: &str,
+    site: &str,
+) -> std::collections::BTreeMap<&'static str, String> {
     f.insert("horodatage", stamp.into());
     if site.is_empty() {
         f.remove("structure");

@@ -67,7 +67,13 @@ impl Env {
     }
 
     /// Ingests a file received at `received_at` (RFC 3339).
-    pub fn file_at(&self, lot: &str, name: &str, content: &[u8], received_at: &str) -> ProcessingReport {
+    pub fn file_at(
+        &self,
+        lot: &str,
+        name: &str,
+        content: &[u8],
+        received_at: &str,
+    ) -> ProcessingReport {
         let dir = self.dir.path().join("in");
         std::fs::create_dir_all(&dir).unwrap();
         let path: PathBuf = dir.join(name);
@@ -86,7 +92,6 @@ impl Env {
             .unwrap()
     }
 }
-
 
 /// A valid fiche of lot 08 for `uo` ("00", "01", "2.1", "2.2"), open, engaged 2025-03-10.
 pub fn fiche(uo: &str) -> BTreeMap<&'static str, String> {

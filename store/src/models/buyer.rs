@@ -248,7 +248,12 @@ pub struct NewBuyerImport {
 
 impl NewBuyerImport {
     pub fn insert(&self, conn: &mut DbConnection) -> Result<i64> {
-        insert_returning_id!(conn, crate::schema::buyer_imports::table, crate::schema::buyer_imports::id, self)
-            .map_err(StoreError::query("recording a buyer-side import"))
+        insert_returning_id!(
+            conn,
+            crate::schema::buyer_imports::table,
+            crate::schema::buyer_imports::id,
+            self
+        )
+        .map_err(StoreError::query("recording a buyer-side import"))
     }
 }

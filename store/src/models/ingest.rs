@@ -34,7 +34,10 @@ pub struct DossierSummary {
 }
 
 /// The stored dossiers among `numeros`.
-pub fn dossiers_by_numero(conn: &mut DbConnection, numeros: &[String]) -> Result<Vec<DossierSummary>> {
+pub fn dossiers_by_numero(
+    conn: &mut DbConnection,
+    numeros: &[String],
+) -> Result<Vec<DossierSummary>> {
     let mut out = Vec::new();
     for chunk in numeros.chunks(CHUNK) {
         let rows = dossiers::table
@@ -63,13 +66,20 @@ pub fn dossiers_by_numero(conn: &mut DbConnection, numeros: &[String]) -> Result
 }
 
 /// Every stored fiche instant of these dossiers: (dossier id, horodatage UTC, content hash).
-pub fn fiche_instants(conn: &mut DbConnection, dossier_ids: &[i64]) -> Result<Vec<(i64, NaiveDateTime, String)>> {
+pub fn fiche_instants(
+    conn: &mut DbConnection,
+    dossier_ids: &[i64],
+) -> Result<Vec<(i64, NaiveDateTime, String)>> {
     let mut out = Vec::new();
     for chunk in dossier_ids.chunks(CHUNK) {
         out.extend(
             fiches::table
                 .filter(fiches::dossier_id.eq_any(chunk))
-                .select((fiches::dossier_id, fiches::horodatage_utc, fiches::content_hash))
+                .select((
+                    fiches::dossier_id,
+                    fiches::horodatage_utc,
+                    fiches::content_hash,
+                ))
                 .load::<(i64, NaiveDateTime, String)>(conn)
                 .map_err(StoreError::query("reading fiche instants of a batch"))?,
         );
@@ -101,11 +111,14 @@ pub fn persons_of_lot(
     Ok(out)
 }
 
-/// Dossiers of these operator persons: (person id, numero, uo, engagement).
+/// A dossier of an operator person: (person id, numero, uo, engagement).
+pub type PersonDossier = (i64, String, String, Option<NaiveDate>);
+
+/// Dossiers of these operator persons.
 pub fn dossiers_of_persons(
     conn: &mut DbConnection,
     person_ids: &[i64],
-) -> Result<Vec<(i64, String, String, Option<NaiveDate>)>> {
+) -> Result<Vec<PersonDossier>> {
     let mut out = Vec::new();
     for chunk in person_ids.chunks(CHUNK) {
         out.extend(
@@ -130,7 +143,17 @@ pub fn dossiers_of_persons(
 pub fn dossiers_of_national_persons(
     conn: &mut DbConnection,
     national_ids: &[String],
-) -> Result<Vec<(String, String, String, String, Option<NaiveDate>, Option<NaiveDate>, Option<String>)>> {
+) -> Result<
+    Vec<(
+        String,
+        String,
+        String,
+        String,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<String>,
+    )>,
+> {
     let mut out = Vec::new();
     for chunk in national_ids.chunks(CHUNK) {
         let rows = dossiers::table
@@ -147,14 +170,19 @@ pub fn dossiers_of_national_persons(
                 dossiers::motif_cloture,
             ))
             .load(conn)
-            .map_err(StoreError::query("reading the dossiers of national persons"))?;
+            .map_err(StoreError::query(
+                "reading the dossiers of national persons",
+            ))?;
         out.extend(rows);
     }
     Ok(out)
 }
 
 /// Owners of consumption references: (reference, owner's dossier number).
-pub fn reference_owners(conn: &mut DbConnection, references: &[String]) -> Result<Vec<(String, String)>> {
+pub fn reference_owners(
+    conn: &mut DbConnection,
+    references: &[String],
+) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for chunk in references.chunks(CHUNK) {
         out.extend(
@@ -190,7 +218,11 @@ pub fn open_quarantine(conn: &mut DbConnection, numeros: &[String]) -> Result<Ve
 pub fn current_orders(conn: &mut DbConnection) -> Result<Vec<(String, String, String)>> {
     purchase_orders::table
         .filter(purchase_orders::superseded_at.is_null())
-        .select((purchase_orders::reference, purchase_orders::lot, purchase_orders::uo))
+        .select((
+            purchase_orders::reference,
+            purchase_orders::lot,
+            purchase_orders::uo,
+        ))
         .load(conn)
         .map_err(StoreError::query("reading purchase orders"))
 }
@@ -211,7 +243,10 @@ pub fn insert_persons(conn: &mut DbConnection, rows: &[NewPerson]) -> Result<Vec
             for chunk in rows.chunks(CHUNK) {
                 let got: Vec<(String, i64)> = diesel::insert_into(operator_persons::table)
                     .values(chunk)
-                    .returning((operator_persons::identifiant_beneficiaire, operator_persons::id))
+                    .returning((
+                        operator_persons::identifiant_beneficiaire,
+                        operator_persons::id,
+                    ))
                     .get_results(c)
                     .map_err(StoreError::query("creating operator persons"))?;
                 let map: std::collections::HashMap<String, i64> = got.into_iter().collect();
@@ -263,7 +298,10 @@ impl std::fmt::Debug for NewIdentity {
 }
 
 /// Known identity records of these persons: (person id, identity hash, id).
-pub fn identity_hashes(conn: &mut DbConnection, person_ids: &[i64]) -> Result<Vec<(i64, String, i64)>> {
+pub fn identity_hashes(
+    conn: &mut DbConnection,
+    person_ids: &[i64],
+) -> Result<Vec<(i64, String, i64)>> {
     let mut out = Vec::new();
     for chunk in person_ids.chunks(CHUNK) {
         out.extend(
@@ -473,12 +511,32 @@ macro_rules! bulk_insert {
     };
 }
 
-bulk_insert!(insert_consumption_refs, NewConsumptionRef, consumption_refs::table, "recording consumption references");
-bulk_insert!(insert_quarantined, NewQuarantinedLine, quarantined_lines::table, "recording quarantined lines");
-bulk_insert!(insert_anomalies, NewAnomaly, anomalies::table, "recording anomalies");
+bulk_insert!(
+    insert_consumption_refs,
+    NewConsumptionRef,
+    consumption_refs::table,
+    "recording consumption references"
+);
+bulk_insert!(
+    insert_quarantined,
+    NewQuarantinedLine,
+    quarantined_lines::table,
+    "recording quarantined lines"
+);
+bulk_insert!(
+    insert_anomalies,
+    NewAnomaly,
+    anomalies::table,
+    "recording anomalies"
+);
 
 /// Marks a dossier's quarantined lines as superseded by its new fiche (spec point 11).
-pub fn supersede_quarantine(conn: &mut DbConnection, numero: &str, dossier_id: i64, horodatage_utc: NaiveDateTime) -> Result<()> {
+pub fn supersede_quarantine(
+    conn: &mut DbConnection,
+    numero: &str,
+    dossier_id: i64,
+    horodatage_utc: NaiveDateTime,
+) -> Result<()> {
     let fiche = fiches::table
         .filter(fiches::dossier_id.eq(dossier_id))
         .filter(fiches::horodatage_utc.eq(horodatage_utc))
@@ -516,7 +574,10 @@ impl ProcessingReportRow {
             .map_err(StoreError::query("storing a processing report"))
     }
 
-    pub fn of_receipt(conn: &mut DbConnection, receipt_id: i64) -> Result<Option<ProcessingReportRow>> {
+    pub fn of_receipt(
+        conn: &mut DbConnection,
+        receipt_id: i64,
+    ) -> Result<Option<ProcessingReportRow>> {
         processing_reports::table
             .find(receipt_id)
             .first(conn)
