@@ -10,10 +10,9 @@ use cep_domain::WorkUnit;
 use cep_domain::deadline::{ClosureMotif, UnitDates, add_months, deadline};
 use cep_domain::reference::{Eligibility, status_eligibility};
 use cep_store::DbConnection;
-use cep_store::models::dossiers::NewFiche;
+use cep_store::models::dossiers::{NewFiche, NewIdentityRecord};
 use cep_store::models::ingest::{
-    self as q, DossierState, NewConsumptionRef, NewDossierRow, NewIdentity, NewPerson,
-    NewQuarantinedLine,
+    self as q, DossierState, NewConsumptionRef, NewDossierRow, NewPerson, NewQuarantinedLine,
 };
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::{HashMap, HashSet};
@@ -200,7 +199,7 @@ pub fn dossier_batch(
     // Writes of this batch.
     let mut new_persons: Vec<NewPerson> = vec![];
     let mut new_dossiers: Vec<(NewDossierRow, PersonRef)> = vec![];
-    let mut new_identities: Vec<(NewIdentity, PersonRef)> = vec![];
+    let mut new_identities: Vec<(NewIdentityRecord, PersonRef)> = vec![];
     let mut fiches: Vec<(NewFiche, DossierRef, IdentityRef)> = vec![];
     let mut new_refs: Vec<(String, DossierRef)> = vec![];
     let mut quarantined: Vec<NewQuarantinedLine> = vec![];
@@ -480,7 +479,7 @@ pub fn dossier_batch(
                 let r = IdentityRef::New(new_identities.len());
                 let id = f.identity();
                 new_identities.push((
-                    NewIdentity {
+                    NewIdentityRecord {
                         operator_person_id: 0,
                         identity_hash: ihash.clone(),
                         nom: id.nom,
@@ -517,7 +516,7 @@ pub fn dossier_batch(
         PersonRef::Known(id) => id,
         PersonRef::New(i) => person_ids[i],
     };
-    let identity_rows: Vec<NewIdentity> = new_identities
+    let identity_rows: Vec<NewIdentityRecord> = new_identities
         .into_iter()
         .map(|(mut r, p)| {
             r.operator_person_id = pid(p);

@@ -102,7 +102,7 @@ impl std::fmt::Debug for IdentityRecord {
 
 /// The identity values of one fiche, before they are recorded.
 #[derive(Clone, PartialEq, Eq, Default, Insertable)]
-#[diesel(table_name = identity_records)]
+#[diesel(table_name = identity_records, treat_none_as_default_value = false)]
 pub struct NewIdentityRecord {
     pub operator_person_id: i64,
     pub identity_hash: String,

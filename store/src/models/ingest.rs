@@ -3,7 +3,7 @@
 //! `INSERT … RETURNING` and binary `COPY`; SQLite: prepared single-row statements, which are
 //! cheap in-process), so each is written here once per backend and nowhere else.
 
-use crate::models::dossiers::NewFiche;
+use crate::models::dossiers::{NewFiche, NewIdentityRecord};
 use crate::schema::{
     anomalies, consumption_refs, dossiers, fiches, identity_records, operator_persons,
     processing_reports, purchase_orders, quarantined_lines,
@@ -268,35 +268,6 @@ pub fn insert_persons(conn: &mut DbConnection, rows: &[NewPerson]) -> Result<Vec
     Ok(ids)
 }
 
-#[derive(Clone, Insertable)]
-#[diesel(table_name = identity_records, treat_none_as_default_value = false)]
-pub struct NewIdentity {
-    pub operator_person_id: i64,
-    pub identity_hash: String,
-    pub nom: Option<String>,
-    pub nom_usage: Option<String>,
-    pub prenom: Option<String>,
-    pub sexe: Option<String>,
-    pub date_naissance: Option<NaiveDate>,
-    pub nir: Option<String>,
-    pub adresse_numero: Option<String>,
-    pub adresse_type_voie: Option<String>,
-    pub adresse_voie: Option<String>,
-    pub adresse_commune: Option<String>,
-    pub adresse_code_postal: Option<String>,
-    pub email: Option<String>,
-    pub telephone: Option<String>,
-    pub first_seen_at: NaiveDateTime,
-}
-
-impl std::fmt::Debug for NewIdentity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewIdentity")
-            .field("operator_person_id", &self.operator_person_id)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Known identity records of these persons: (person id, identity hash, id).
 pub fn identity_hashes(
     conn: &mut DbConnection,
@@ -320,7 +291,7 @@ pub fn identity_hashes(
 }
 
 /// Inserts identity records; returns their ids in the same order.
-pub fn insert_identities(conn: &mut DbConnection, rows: &[NewIdentity]) -> Result<Vec<i64>> {
+pub fn insert_identities(conn: &mut DbConnection, rows: &[NewIdentityRecord]) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(rows.len());
     match conn {
         DbConnection::Pg(c) => {
