@@ -9,6 +9,7 @@
 //! - [`reference`]: the reference tables of the feed format (spec §8), with French labels;
 //! - [`deadline`]: deadlines, automatic abandonment and effective closure (CCTP 1.2.5–2.1);
 //! - [`calendar`]: French public holidays and working days, by region;
+//! - [`paris`]: civil time in Europe/Paris (calendar dates of instants);
 //! - [`period`]: calendar months, quarters and half-years.
 
 pub mod calendar;
@@ -16,6 +17,7 @@ pub mod deadline;
 pub mod ids;
 pub mod lot;
 pub mod nir;
+pub mod paris;
 pub mod period;
 pub mod reference;
 pub mod work_unit;

@@ -113,10 +113,6 @@ impl AnomalyCode {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
     /// What the anomaly is about, in French, as the start of every message of this code.
     pub const fn title_fr(self) -> &'static str {
         use AnomalyCode::*;

@@ -7,7 +7,7 @@ use crate::dossier::{self, FicheValues, col};
 use crate::pipeline::{Context, IngestError, Run};
 use crate::source::Item;
 use cep_domain::WorkUnit;
-use cep_domain::deadline::{ClosureMotif, UnitDates, add_months, deadline};
+use cep_domain::deadline::{ClosureKind, ClosureMotif, UnitDates, deadline};
 use cep_domain::reference::{Eligibility, status_eligibility};
 use cep_store::DbConnection;
 use cep_store::models::dossiers::{NewFiche, NewIdentityRecord};
@@ -205,7 +205,7 @@ pub fn dossier_batch(
     let mut quarantined: Vec<NewQuarantinedLine> = vec![];
     let mut supersede: Vec<(String, DossierRef, NaiveDateTime)> = vec![];
     let received = run.received_at;
-    let today = received.date();
+    let today = cep_domain::paris::date_of(received);
 
     for Checked {
         line,
@@ -214,7 +214,7 @@ pub fn dossier_batch(
         mut an,
     } in checked
     {
-        let Some(f) = fiche.filter(|_| !an.has_blocking()) else {
+        let Some(f) = fiche else {
             quarantine(run, &mut quarantined, line, raw, an);
             continue;
         };
@@ -279,21 +279,27 @@ pub fn dossier_batch(
                     &format!("le dossier d'UO 2.1 {uo21} est inconnu"),
                 ),
                 Some(u) => {
-                    let dl = u
-                        .date_engagement
-                        .and_then(|e| deadline(WorkUnit::Uo21, e, None));
-                    let voluntary = u.date_cloture.is_some_and(|c| {
-                        c <= f.date_engagement
-                            && dl.is_some_and(|d| c <= d)
-                            && u.motif_cloture
-                                .as_deref()
-                                .and_then(ClosureMotif::from_code)
-                                .is_none_or(ClosureMotif::is_voluntary)
+                    // The UO2.1's effective closure (domain rule): voluntary, on or before
+                    // this engagement.
+                    let closure = u.date_engagement.and_then(|e| {
+                        UnitDates {
+                            uo: WorkUnit::Uo21,
+                            engagement: e,
+                            deadline: deadline(WorkUnit::Uo21, e, None),
+                            date_cloture: u.date_cloture,
+                            motif: u.motif_cloture.as_deref().and_then(ClosureMotif::from_code),
+                        }
+                        .effective_closure(today)
+                    });
+                    let voluntary = closure.is_some_and(|c| {
+                        c.kind == ClosureKind::Voluntary && c.date <= f.date_engagement
                     });
                     if !voluntary {
                         an.blocking(C::Uo22WithoutUo21, "numero_dossier_uo21", &format!("le dossier d'UO 2.1 {uo21} n'est pas clôturé volontairement au plus tard le jour de l'engagement de l'UO 2.2"));
-                    } else if let (Some(e21), Some(c)) = (u.date_engagement, f.date_cloture) {
-                        let due = add_months(e21, 18);
+                    } else if let (Some(due), Some(c)) = (
+                        deadline(WorkUnit::Uo22, f.date_engagement, u.date_engagement),
+                        f.date_cloture,
+                    ) {
                         if c > due {
                             an.warning(C::Deadline, "date_cloture", &format!("clôture le {c}, échéance le {due} (engagement de l'UO 2.1 + 18 mois) : l'unité est réputée abandonnée à l'échéance"));
                         }
@@ -323,14 +329,17 @@ pub fn dossier_batch(
 
         // Eligibility (point 24, indicators point 10).
         let statut = f.get(col::STATUT).unwrap_or_default();
-        let eligible_now = status_eligibility(statut) == Eligibility::Eligible;
         let earlier = views.get(&numero).is_some_and(|v| v.ever_eligible);
-        let in_continuity = f.uo == WorkUnit::Uo22
-            || earlier
-            || engagements.get(&person).is_some_and(|v| {
-                v.iter()
-                    .any(|(n, e)| *n != numero && *e < f.date_engagement)
-            });
+        // An earlier UO1/UO2 engagement of the person: at this lot, or at any other once
+        // persons are linked (indicators point 10).
+        let engaged_before = engagements.get(&person).is_some_and(|v| {
+            v.iter()
+                .any(|(n, e)| *n != numero && *e < f.date_engagement)
+        }) || national
+            .as_ref()
+            .and_then(|n| elsewhere.get(n))
+            .is_some_and(|v| v.iter().any(|o| o.3.is_some_and(|e| e < f.date_engagement)));
+        let in_continuity = f.uo == WorkUnit::Uo22 || earlier || engaged_before;
         let eligible = match status_eligibility(statut) {
             Eligibility::Eligible => true,
             Eligibility::ContinuityOnly => in_continuity,
@@ -452,7 +461,7 @@ pub fn dossier_batch(
         };
         let v = views.get_mut(&numero).expect("just ensured");
         v.instants.insert(f.horodatage_utc, f.content_hash.clone());
-        if eligible_now || (eligible && f.uo != WorkUnit::Uo0) {
+        if eligible {
             v.ever_eligible = true;
         }
         if !stale {

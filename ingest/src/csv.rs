@@ -145,11 +145,6 @@ impl<R: BufRead> CsvReader<R> {
         self
     }
 
-    /// Physical lines read so far.
-    pub fn lines_read(&self) -> u64 {
-        self.lines
-    }
-
     /// Reads the next non-blank record into `rec`: `None` at the end of input, `Some(Ok(()))`
     /// with `rec` filled, or `Some(Err(_))` for a malformed record (skipped; `rec.line` set).
     pub fn read(&mut self, rec: &mut Record) -> std::io::Result<Option<Result<(), RecordError>>> {

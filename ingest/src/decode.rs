@@ -22,33 +22,49 @@ pub enum Sniffed {
     Unreadable(&'static str),
 }
 
-pub fn sniff(mut input: impl Read) -> std::io::Result<Sniffed> {
+pub fn sniff(input: impl Read) -> std::io::Result<Sniffed> {
+    sniff_counting_lines(input).map(|(s, _)| s)
+}
+
+/// [`sniff`], also counting physical lines (line ends, plus a last line without one) for the
+/// size limits of point 7.
+pub fn sniff_counting_lines(mut input: impl Read) -> std::io::Result<(Sniffed, u64)> {
     let mut buf = vec![0u8; 1 << 16];
     let mut carry: Vec<u8> = Vec::new();
     let mut first = true;
     let mut bom = false;
     let mut utf8 = true;
+    let mut lines = 0u64;
+    let mut last = b'\n';
     loop {
         let n = input.read(&mut buf)?;
         if n == 0 {
             break;
         }
         let chunk = &buf[..n];
+        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        last = chunk[n - 1];
         if first {
             first = false;
             if chunk.starts_with(&[0xFF, 0xFE]) || chunk.starts_with(&[0xFE, 0xFF]) {
-                return Ok(Sniffed::Unreadable(
-                    "encodage UTF-16 ou UTF-32 (marque d'ordre des octets) ; attendu : UTF-8",
+                return Ok((
+                    Sniffed::Unreadable(
+                        "encodage UTF-16 ou UTF-32 (marque d'ordre des octets) ; attendu : UTF-8",
+                    ),
+                    0,
                 ));
             }
             if chunk.starts_with(&[0, 0, 0xFE, 0xFF]) {
-                return Ok(Sniffed::Unreadable("encodage UTF-32 ; attendu : UTF-8"));
+                return Ok((Sniffed::Unreadable("encodage UTF-32 ; attendu : UTF-8"), 0));
             }
             bom = chunk.starts_with(&[0xEF, 0xBB, 0xBF]);
         }
         if chunk.contains(&0) {
-            return Ok(Sniffed::Unreadable(
-                "contenu binaire (octet nul) : ce n'est pas un fichier CSV texte",
+            return Ok((
+                Sniffed::Unreadable(
+                    "contenu binaire (octet nul) : ce n'est pas un fichier CSV texte",
+                ),
+                0,
             ));
         }
         if utf8 {
@@ -70,14 +86,15 @@ pub fn sniff(mut input: impl Read) -> std::io::Result<Sniffed> {
     if !carry.is_empty() {
         utf8 = false;
     }
-    Ok(Sniffed::Readable {
+    let sniffed = Sniffed::Readable {
         encoding: if utf8 {
             Encoding::Utf8
         } else {
             Encoding::Windows1252
         },
         bom: bom && utf8,
-    })
+    };
+    Ok((sniffed, lines + u64::from(last != b'\n')))
 }
 
 /// Windows-1252 bytes 0x80–0x9F (the undefined five map to the C1 control of the same value,

@@ -4,7 +4,7 @@
 
 use crate::anomaly::{AnomalyCode as C, LineAnomalies};
 use crate::values::{self, ListError};
-use cep_domain::deadline::{ClosureMotif, add_months};
+use cep_domain::deadline::{ClosureMotif, deadline};
 use cep_domain::ids::{ConsumptionRef, DossierNumber, StatementNumber};
 use cep_domain::nir::{Nir, Sex};
 use cep_domain::reference::RefTable;
@@ -288,8 +288,6 @@ impl std::fmt::Debug for IdentityValues {
 pub struct FicheValues {
     pub values: Vec<Option<String>>,
     pub horodatage_utc: NaiveDateTime,
-    /// The calendar date of `horodatage` in its own offset (point 14).
-    pub horodatage_date: NaiveDate,
     pub numero: DossierNumber,
     pub uo: WorkUnit,
     /// `region_lot` for lot 19, the file's lot otherwise.
@@ -298,8 +296,6 @@ pub struct FicheValues {
     pub date_cloture: Option<NaiveDate>,
     pub motif_cloture: Option<ClosureMotif>,
     pub uo21: Option<DossierNumber>,
-    /// A NIR with a valid key (used for matching), if any.
-    pub valid_nir: Option<String>,
     pub content_hash: String,
 }
 
@@ -353,6 +349,17 @@ impl FicheValues {
         self.date_cloture.is_some() && self.motif_cloture.is_none_or(ClosureMotif::is_voluntary)
     }
 }
+
+/// Every column index: the content hash covers the normalised values of them all (point 12).
+const ALL_COLUMNS: [usize; 53] = {
+    let mut a = [0; 53];
+    let mut i = 0;
+    while i < 53 {
+        a[i] = i;
+        i += 1;
+    }
+    a
+};
 
 fn hash_columns(values: &[Option<String>], columns: &[usize]) -> String {
     let mut h = Sha256::new();
@@ -488,9 +495,11 @@ pub fn check_line(
     // (c) syntax and reference codes, column by column.
     let mut nir_status: Option<Result<Nir, ()>> = None;
     for (i, c) in COLUMNS.iter().enumerate() {
-        let Some(val) = v[i].clone() else { continue };
+        // Taken out and put back below: normalised, kept, or dropped (optional and invalid).
+        let Some(val) = v[i].take() else { continue };
         let mandatory = levels.mandatory(c.level);
         let mut failed: Option<(C, String)> = None;
+        let mut normalised: Option<String> = None;
         match c.kind {
             K::Timestamp => {
                 if values::timestamp(&val).is_none() {
@@ -504,32 +513,28 @@ pub fn check_line(
             }
             K::DossierNumber => {
                 if let Some(Err(e)) = &numero {
-                    bad[i] = true;
-                    an.blocking(
+                    failed = Some((
                         C::DossierFormat,
-                        c.name,
-                        &format!(
+                        format!(
                             "« {val} » ne suit pas le format OOAAMMUUXXXXXX (partie fautive : {})",
                             e.part()
                         ),
-                    );
+                    ));
                 }
             }
-            K::Uo21Number => match val.parse::<DossierNumber>() {
-                Ok(n) if n.work_unit() == WorkUnit::Uo21 => {}
-                _ => {
-                    bad[i] = true;
-                    let d = format!(
-                        "« {val} » n'est pas un numéro de dossier d'UO 2.1 (OOAAMM21XXXXXX)"
-                    );
-                    if mandatory {
-                        an.blocking(C::DossierFormat, c.name, &d);
-                    } else {
-                        an.warning(C::DossierFormat, c.name, &format!("{d} ; valeur ignorée"));
-                        v[i] = None;
-                    }
+            K::Uo21Number => {
+                if !val
+                    .parse::<DossierNumber>()
+                    .is_ok_and(|n| n.work_unit() == WorkUnit::Uo21)
+                {
+                    failed = Some((
+                        C::DossierFormat,
+                        format!(
+                            "« {val} » n'est pas un numéro de dossier d'UO 2.1 (OOAAMM21XXXXXX)"
+                        ),
+                    ));
                 }
-            },
+            }
             K::Uo => {
                 if uo_col.as_ref().is_some_and(Result::is_err) {
                     failed = Some((
@@ -610,9 +615,9 @@ pub fn check_line(
                                     seen.push(x);
                                 }
                             }
-                            v[i] = Some(seen.join("|"));
+                            normalised = Some(seen.join("|"));
                         } else {
-                            v[i] = Some(items.join("|"));
+                            normalised = Some(items.join("|"));
                         }
                     }
                 }
@@ -626,7 +631,7 @@ pub fn check_line(
                             format!("« {x} » n'est pas une date AAAA-MM-JJ"),
                         ));
                     } else {
-                        v[i] = Some(items.join("|"));
+                        normalised = Some(items.join("|"));
                     }
                 }
             },
@@ -634,11 +639,11 @@ pub fn check_line(
                 let norm = cep_domain::nir::normalise(&val);
                 match Nir::parse(&norm) {
                     Ok(n) => {
-                        v[i] = Some(n.as_str().to_owned());
+                        normalised = Some(n.as_str().to_owned());
                         nir_status = Some(Ok(n));
                     }
                     Err(e) if e.is_key_error() => {
-                        v[i] = Some(norm);
+                        normalised = Some(norm);
                         bad[i] = true;
                         nir_status = Some(Err(()));
                         an.warning(C::NirKey, c.name, "la clé ne correspond pas aux 13 premiers caractères ; le NIR n'est pas utilisé pour le rapprochement des personnes");
@@ -654,7 +659,7 @@ pub fn check_line(
             }
             K::Sha256 => {
                 if val.len() == 64 && val.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    v[i] = Some(val.to_ascii_lowercase());
+                    normalised = Some(val.to_ascii_lowercase());
                 } else {
                     failed = Some((
                         C::FieldFormat,
@@ -685,14 +690,18 @@ pub fn check_line(
                 }
             }
         }
-        if let Some((code, detail)) = failed {
-            bad[i] = true;
-            if mandatory {
-                an.blocking(code, c.name, &detail);
-            } else {
-                an.warning(code, c.name, &format!("{detail} ; valeur ignorée"));
-                v[i] = None;
+        match failed {
+            Some((code, detail)) => {
+                bad[i] = true;
+                if mandatory {
+                    an.blocking(code, c.name, &detail);
+                    v[i] = Some(val);
+                } else {
+                    // Dropped: v[i] stays empty.
+                    an.warning(code, c.name, &format!("{detail} ; valeur ignorée"));
+                }
             }
+            None => v[i] = Some(normalised.unwrap_or(val)),
         }
     }
     // Paired lists (point 5): one FIELD_FORMAT on modes_contact when lengths differ.
@@ -876,12 +885,8 @@ pub fn check_line(
             }
         }
         if let (Some(u), Some(c)) = (unit, cloture) {
-            let due = match u {
-                WorkUnit::Uo0 => Some(e),
-                WorkUnit::Uo1 => Some(add_months(e, 2)),
-                WorkUnit::Uo21 => Some(add_months(e, 6)),
-                WorkUnit::Uo22 => None, // needs its UO2.1: checked with the store
-            };
+            // A UO2.2's deadline needs its UO2.1: checked with the store.
+            let due = deadline(u, e, None);
             if let Some(due) = due
                 && c > due
                 && c >= e
@@ -907,21 +912,15 @@ pub fn check_line(
     let numero = numero_ok?;
     let uo = unit?;
     let date_engagement = engagement?;
-    let valid_nir = match nir_status {
-        Some(Ok(n)) => Some(n.as_str().to_owned()),
-        _ => None,
-    };
     let uo21 = v[col::NUMERO_DOSSIER_UO21]
         .as_deref()
         .and_then(|s| s.parse().ok());
     let motif_cloture = v[col::MOTIF_CLOTURE]
         .as_deref()
         .and_then(ClosureMotif::from_code);
-    let all: Vec<usize> = (0..53).collect();
-    let content_hash = hash_columns(&v, &all);
+    let content_hash = hash_columns(&v, &ALL_COLUMNS);
     Some(FicheValues {
         horodatage_utc: ts.with_timezone(&Utc).naive_utc(),
-        horodatage_date: ts.date_naive(),
         numero,
         uo,
         region,
@@ -929,7 +928,6 @@ pub fn check_line(
         date_cloture: cloture,
         motif_cloture,
         uo21,
-        valid_nir,
         content_hash,
         values: v,
     })

@@ -28,15 +28,6 @@ impl FeedKind {
             _ => None,
         }
     }
-    /// The `{kind}` of the API route (point 28).
-    pub fn parse_route(s: &str) -> Option<Self> {
-        match s {
-            "dossiers" => Some(FeedKind::Dossiers),
-            "reclamations" => Some(FeedKind::Reclamations),
-            "moyens" => Some(FeedKind::Moyens),
-            _ => None,
-        }
-    }
 }
 
 /// A parsed feed file name.

@@ -61,7 +61,6 @@ pub const MEANS_COLUMNS: [&str; 19] = [
 /// values and the fiche's instant, or `None` when the line is already quarantined.
 fn start(
     run: &mut Run,
-    ctx: &Context,
     item: Item,
     names: &[&str],
 ) -> Option<(u64, String, Vec<Option<String>>, LineAnomalies)> {
@@ -94,7 +93,6 @@ fn start(
                     an.blocking(C::FieldTooLong, names[i], "200 caractères au plus");
                 }
             }
-            let _ = ctx;
             Some((line, raw, v, an))
         }
     }
@@ -179,7 +177,7 @@ pub fn complaint(
     ctx: &Context,
     item: Item,
 ) -> Result<(), IngestError> {
-    let Some((line, raw, v, mut an)) = start(run, ctx, item, &COMPLAINT_COLUMNS) else {
+    let Some((line, raw, v, mut an)) = start(run, item, &COMPLAINT_COLUMNS) else {
         return Ok(());
     };
     if an.has_blocking() {
@@ -310,7 +308,7 @@ pub fn means(
     ctx: &Context,
     item: Item,
 ) -> Result<(), IngestError> {
-    let Some((line, raw, v, mut an)) = start(run, ctx, item, &MEANS_COLUMNS) else {
+    let Some((line, raw, v, mut an)) = start(run, item, &MEANS_COLUMNS) else {
         return Ok(());
     };
     if an.has_blocking() {

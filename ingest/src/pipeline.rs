@@ -6,7 +6,7 @@
 
 use crate::anomaly::{Anomaly, AnomalyCode, Severity};
 use crate::csv::CsvReader;
-use crate::decode::{Sniffed, sniff};
+use crate::decode::{Sniffed, sniff_counting_lines};
 use crate::dossier::{LineContext, OperatorRegistry};
 use crate::file_name::{self, FeedKind};
 use crate::report::{MediatorAccess, ProcessingReport, Status};
@@ -84,6 +84,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
 
 /// Lines per batch: read, checked and written together inside the file's transaction.
 pub const BATCH: usize = 5_000;
+
+/// Size limits of point 7: files up to 512 MiB and 2 million lines, JSON bodies up to 32 MiB
+/// (their 10,000-record limit is checked with their shape).
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+pub const MAX_FILE_LINES: u64 = 2_000_000;
+pub const MAX_JSON_BYTES: u64 = 32 << 20;
 
 /// Receives and processes feeds into a store, archiving raw content under `data_dir`.
 #[derive(Debug, Clone)]
@@ -238,7 +244,10 @@ impl Ingestor {
 
         let kind = match sub.json_kind {
             Some(k) => Some(k),
-            None => match file_name::parse(&sub.file_name, received_at.date_naive()) {
+            None => match file_name::parse(
+                &sub.file_name,
+                cep_domain::paris::date_of(receipt.received_at),
+            ) {
                 Err(reason) => {
                     run.file(AnomalyCode::FileName, Severity::Blocking, reason);
                     None
@@ -271,7 +280,22 @@ impl Ingestor {
         if let Some(kind) = kind {
             run.kind = Some(kind);
             let ctx = Context::load(conn, sub.lot, received_at)?;
-            if sub.json_kind.is_some() {
+            let limit = if sub.json_kind.is_some() {
+                MAX_JSON_BYTES
+            } else {
+                MAX_FILE_BYTES
+            };
+            if receipt.size_bytes as u64 > limit {
+                run.file(
+                    AnomalyCode::FileFormat,
+                    Severity::Blocking,
+                    format!(
+                        "{} octets ; {} Mio au plus (découper l'envoi)",
+                        receipt.size_bytes,
+                        limit >> 20
+                    ),
+                );
+            } else if sub.json_kind.is_some() {
                 let body = std::fs::read(&path).map_err(io(&path))?;
                 match source::json_items(&body, kind_columns(kind)) {
                     Err(reason) => run.file(AnomalyCode::FileFormat, Severity::Blocking, reason),
@@ -291,12 +315,20 @@ impl Ingestor {
                     }
                 }
             } else {
-                let sniffed =
-                    sniff(std::fs::File::open(&path).map_err(io(&path))?).map_err(io(&path))?;
+                let (sniffed, physical_lines) =
+                    sniff_counting_lines(std::fs::File::open(&path).map_err(io(&path))?)
+                        .map_err(io(&path))?;
                 match sniffed {
                     Sniffed::Unreadable(reason) => {
                         run.file(AnomalyCode::FileFormat, Severity::Blocking, reason)
                     }
+                    Sniffed::Readable { .. } if physical_lines > MAX_FILE_LINES + 1 => run.file(
+                        AnomalyCode::FileFormat,
+                        Severity::Blocking,
+                        format!(
+                            "{physical_lines} lignes ; {MAX_FILE_LINES} lignes au plus après l'en-tête (découper le fichier)"
+                        ),
+                    ),
                     Sniffed::Readable { encoding, bom } => {
                         if encoding == crate::decode::Encoding::Windows1252 {
                             run.file(
@@ -634,7 +666,7 @@ fn name_used_by_other_content(
         .filter(r::file_name.eq(&receipt.file_name))
         .filter(r::lot.eq(&receipt.lot))
         .filter(r::sha256.ne(&receipt.sha256))
-        .filter(r::status.eq("accepted"))
+        .filter(r::id.lt(receipt.id))
         .count()
         .get_result(conn)
         .map_err(StoreError::query(

@@ -120,7 +120,11 @@ impl ProcessingReport {
         });
         std::fs::create_dir_all(&dir)?;
         let stem = self.file.trim_end_matches(".csv").trim_end_matches(".json");
-        let stem = format!("{stem}.{}", &self.sha256[..12]);
+        // A duplicate's report must not replace the report of the original reception.
+        let stem = match self.status {
+            Status::Duplicate => format!("{stem}.{}.doublon", &self.sha256[..12]),
+            _ => format!("{stem}.{}", &self.sha256[..12]),
+        };
         let mut out = vec![];
         for (ext, body) in [
             ("rapport.csv", self.to_csv()),

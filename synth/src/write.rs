@@ -29,15 +29,7 @@ fn field(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Central European time offset of a day (last Sunday of March to last Sunday of October).
 fn paris_offset(day: NaiveDate) -> &'static str {
-    let last_sunday = |m| {
-        let mut d =
-            NaiveDate::from_ymd_opt(day.year(), m, 31).expect("March and October have 31 days");
-        while d.weekday() != chrono::Weekday::Sun {
-            d = d.pred_opt().expect("date");
-        }
-        d
-    };
-    if day >= last_sunday(3) && day < last_sunday(10) {
+    if cep_domain::paris::summer_time_on(day) {
         "+02:00"
     } else {
         "+01:00"
