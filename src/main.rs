@@ -1,5 +1,6 @@
 //! `cep`: France compétences' regulation service for the CEP framework agreement.
 
+mod bench;
 mod config;
 mod demo;
 mod ingest_cmd;
@@ -36,12 +37,21 @@ enum Command {
     Synth(SynthArgs),
     /// Receive and process operator feed files (spec feed-format-v1): reports go to the outbox.
     Ingest(ingest_cmd::IngestArgs),
+    /// Benchmarks that print their figure and the command to reproduce it.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Import a buyer-side CSV file (spec §9): operators, purchase-orders.
     Import {
         /// operators | purchase-orders
         kind: String,
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Ingestion throughput: parse + validate in memory, SQLite, PostgreSQL against bare COPY.
+    Ingest(bench::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -112,6 +122,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo => demo::run(&settings),
+        Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Ingest(a) => {
             let store = open_store(&settings)?;
             let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);
