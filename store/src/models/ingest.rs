@@ -403,25 +403,51 @@ pub struct DossierState {
     pub ever_eligible: bool,
 }
 
-/// Moves dossiers to their latest fiche (which must already be stored).
+/// Moves dossiers to their latest fiche (which must already be stored): one statement per
+/// chunk on PostgreSQL (arrays unnested), one prepared statement per dossier on SQLite.
 pub fn update_dossier_states(conn: &mut DbConnection, states: &[DossierState]) -> Result<()> {
-    for s in states {
-        let current_fiche = fiches::table
-            .filter(fiches::dossier_id.eq(s.id))
-            .filter(fiches::horodatage_utc.eq(s.horodatage_utc))
-            .select(fiches::id)
-            .single_value();
-        diesel::update(dossiers::table.find(s.id))
-            .set((
-                dossiers::current_fiche_id.eq(current_fiche),
-                dossiers::current_horodatage_utc.eq(Some(s.horodatage_utc)),
-                dossiers::date_engagement.eq(Some(s.date_engagement)),
-                dossiers::date_cloture.eq(s.date_cloture),
-                dossiers::motif_cloture.eq(s.motif_cloture.as_deref()),
-                dossiers::ever_eligible.eq(s.ever_eligible),
-            ))
-            .execute(conn)
-            .map_err(StoreError::query("updating a dossier's current state"))?;
+    match conn {
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamp};
+            for chunk in states.chunks(10_000) {
+                diesel::sql_query(
+                    "UPDATE dossiers AS d SET current_fiche_id = f.id, \
+                     current_horodatage_utc = v.h, date_engagement = v.e, date_cloture = v.c, \
+                     motif_cloture = v.m, ever_eligible = v.el \
+                     FROM UNNEST($1, $2, $3, $4, $5, $6) AS v(id, h, e, c, m, el) \
+                     JOIN fiches f ON f.dossier_id = v.id AND f.horodatage_utc = v.h \
+                     WHERE d.id = v.id",
+                )
+                .bind::<Array<BigInt>, _>(chunk.iter().map(|s| s.id).collect::<Vec<_>>())
+                .bind::<Array<Timestamp>, _>(chunk.iter().map(|s| s.horodatage_utc).collect::<Vec<_>>())
+                .bind::<Array<Date>, _>(chunk.iter().map(|s| s.date_engagement).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Date>>, _>(chunk.iter().map(|s| s.date_cloture).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(|s| s.motif_cloture.clone()).collect::<Vec<_>>())
+                .bind::<Array<Bool>, _>(chunk.iter().map(|s| s.ever_eligible).collect::<Vec<_>>())
+                .execute(c)
+                .map_err(StoreError::query("updating dossiers' current state"))?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for s in states {
+                let current_fiche = fiches::table
+                    .filter(fiches::dossier_id.eq(s.id))
+                    .filter(fiches::horodatage_utc.eq(s.horodatage_utc))
+                    .select(fiches::id)
+                    .single_value();
+                diesel::update(dossiers::table.find(s.id))
+                    .set((
+                        dossiers::current_fiche_id.eq(current_fiche),
+                        dossiers::current_horodatage_utc.eq(Some(s.horodatage_utc)),
+                        dossiers::date_engagement.eq(Some(s.date_engagement)),
+                        dossiers::date_cloture.eq(s.date_cloture),
+                        dossiers::motif_cloture.eq(s.motif_cloture.as_deref()),
+                        dossiers::ever_eligible.eq(s.ever_eligible),
+                    ))
+                    .execute(c)
+                    .map_err(StoreError::query("updating a dossier's current state"))?;
+            }
+        }
     }
     Ok(())
 }
