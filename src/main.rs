@@ -37,6 +37,12 @@ enum Command {
     Synth(SynthArgs),
     /// Receive and process operator feed files (spec feed-format-v1): reports go to the outbox.
     Ingest(ingest_cmd::IngestArgs),
+    /// Sweep DATA_DIR/inbox/L{ll}/ once: process every settled file and remove it from the inbox.
+    Sweep {
+        /// Seconds a file must be unchanged before it is taken (uploads in progress wait).
+        #[arg(long, default_value_t = 60)]
+        settle: u64,
+    },
     /// Benchmarks that print their figure and the command to reproduce it.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -123,6 +129,25 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run(&settings),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
+        Command::Sweep { settle } => {
+            let store = open_store(&settings)?;
+            let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);
+            let inbox = settings.data_dir.join("inbox");
+            let sweep = ingestor
+                .sweep_inbox(&inbox, std::time::Duration::from_secs(settle))
+                .with_context(|| format!("sweeping {}", inbox.display()))?;
+            for r in &sweep.reports {
+                println!("{}", r.summary());
+            }
+            eprintln!(
+                "{}: {} file(s) processed, {} waiting; reports in {}",
+                inbox.display(),
+                sweep.reports.len(),
+                sweep.waiting,
+                ingestor.outbox().display()
+            );
+            Ok(())
+        }
         Command::Ingest(a) => {
             let store = open_store(&settings)?;
             let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);

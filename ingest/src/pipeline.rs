@@ -684,3 +684,71 @@ fn mediator_requests(
 ) -> Result<Vec<MediatorAccess>, IngestError> {
     Ok(vec![])
 }
+
+/// The outcome of one sweep of the inbox.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    pub reports: Vec<ProcessingReport>,
+    /// Files left for a later sweep: still being written (`*.part`) or changed too recently.
+    pub waiting: usize,
+}
+
+impl Ingestor {
+    /// Sweeps `inbox/L{ll}/` (spec §1, point 27): every file not named `*.part`, unchanged for
+    /// `settle`, is received with channel `inbox` and the lot of its folder, processed, and
+    /// removed from the inbox (its content stays in the archive). Files of one lot are taken
+    /// by modification time, then name (point 12). A file whose processing fails for another
+    /// reason than its content (the database is away, say) stays for the next sweep.
+    pub fn sweep_inbox(&self, inbox: &Path, settle: std::time::Duration) -> Result<Sweep, IngestError> {
+        let mut sweep = Sweep::default();
+        let Ok(entries) = std::fs::read_dir(inbox) else {
+            return Ok(sweep);
+        };
+        let mut lots: Vec<(Lot, PathBuf)> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .filter_map(|p| {
+                let name = p.file_name()?.to_str()?;
+                Some((Lot::parse(name.strip_prefix('L')?).ok()?, p))
+            })
+            .collect();
+        lots.sort();
+        let now = std::time::SystemTime::now();
+        for (lot, dir) in lots {
+            let mut files = vec![];
+            for e in std::fs::read_dir(&dir).map_err(io(&dir))? {
+                let p = e.map_err(io(&dir))?.path();
+                let Some(name) = p.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                    continue;
+                };
+                if !p.is_file() || name.starts_with('.') {
+                    continue;
+                }
+                if name.ends_with(".part") {
+                    sweep.waiting += 1;
+                    continue;
+                }
+                let modified = std::fs::metadata(&p).and_then(|m| m.modified()).map_err(io(&p))?;
+                if now.duration_since(modified).unwrap_or_default() < settle {
+                    sweep.waiting += 1;
+                    continue;
+                }
+                files.push((modified, name, p));
+            }
+            files.sort();
+            for (_, name, path) in files {
+                let sub = Submission {
+                    file_name: name,
+                    lot,
+                    channel: Channel::Inbox,
+                    received_at: None,
+                    json_kind: None,
+                };
+                let report = self.ingest_file(&path, &sub)?;
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                sweep.reports.push(report);
+            }
+        }
+        Ok(sweep)
+    }
+}
