@@ -6,9 +6,13 @@
 use crate::csv::{CsvReader, Record};
 use crate::decode::{Sniffed, decode, sniff};
 use crate::values;
-use cep_domain::Lot;
-use cep_domain::ids::PurchaseOrderRef;
-use cep_store::models::buyer::{NewBuyerImport, NewOperator, NewPurchaseOrder, Recorded};
+use cep_domain::ids::{DossierNumber, PurchaseOrderRef};
+use cep_domain::reference::RefTable;
+use cep_domain::{Lot, WorkUnit};
+use cep_store::models::buyer::{
+    NewBuyerImport, NewDeliverableControl, NewMysteryContact, NewOperator, NewPurchaseOrder,
+    NewReferencePopulation, NewSurveyAnswer, Recorded,
+};
 use cep_store::models::now_utc;
 use cep_store::{Store, StoreError};
 use diesel::Connection;
@@ -21,6 +25,10 @@ use std::path::Path;
 pub enum ImportKind {
     Operators,
     PurchaseOrders,
+    Surveys,
+    MysteryContacts,
+    DeliverableControls,
+    Populations,
 }
 
 impl ImportKind {
@@ -28,6 +36,10 @@ impl ImportKind {
         match s {
             "operators" => Some(ImportKind::Operators),
             "purchase-orders" => Some(ImportKind::PurchaseOrders),
+            "surveys" => Some(ImportKind::Surveys),
+            "mystery-contacts" => Some(ImportKind::MysteryContacts),
+            "deliverable-controls" => Some(ImportKind::DeliverableControls),
+            "populations" => Some(ImportKind::Populations),
             _ => None,
         }
     }
@@ -35,6 +47,10 @@ impl ImportKind {
         match self {
             ImportKind::Operators => "operators",
             ImportKind::PurchaseOrders => "purchase-orders",
+            ImportKind::Surveys => "surveys",
+            ImportKind::MysteryContacts => "mystery-contacts",
+            ImportKind::DeliverableControls => "deliverable-controls",
+            ImportKind::Populations => "populations",
         }
     }
     fn columns(self) -> &'static [&'static str] {
@@ -48,6 +64,18 @@ impl ImportKind {
                 "taux_tva",
                 "date_debut",
                 "date_fin",
+            ],
+            ImportKind::Surveys => &["numero_dossier", "uo", "date_reponse", "qualite", "utilite"],
+            ImportKind::MysteryContacts => &["lot", "date", "numero", "conforme"],
+            ImportKind::DeliverableControls => &["numero_dossier", "date_controle", "conforme"],
+            ImportKind::Populations => &[
+                "lot",
+                "annee",
+                "dimension",
+                "code",
+                "population_active",
+                "population_active_occupee",
+                "population_cible_cep",
             ],
         }
     }
@@ -78,6 +106,10 @@ pub struct ImportOutcome {
 enum Row {
     Operator(NewOperator),
     Order(NewPurchaseOrder),
+    Survey(NewSurveyAnswer),
+    Mystery(NewMysteryContact),
+    Control(NewDeliverableControl),
+    Population(NewReferencePopulation),
 }
 
 /// Imports a buyer-side CSV file.
@@ -147,6 +179,7 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
             values::trimmed(&decode(rec.field(i), encoding)).map(str::to_owned)
         };
         let mut err = |m: String| errors.push(format!("line {line}: {m}"));
+        let yes_no = |name: &str| get(name).as_deref().and_then(values::boolean);
         let date = |name: &str, err: &mut dyn FnMut(String)| -> Option<chrono::NaiveDate> {
             let v = get(name)?;
             let d = values::date(&v);
@@ -239,6 +272,134 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
                     _ => err("reference (AAAA-Lotww-UOxx-yy), quantite (integer), prix_unitaire_ht (euros, 2 decimals), taux_tva (e.g. 0.20) and the three dates are required".into()),
                 }
             }
+            ImportKind::Surveys => {
+                let numero = get("numero_dossier").filter(|n| n.parse::<DossierNumber>().is_ok());
+                let uo = get("uo").and_then(|u| WorkUnit::from_column_code(&u).ok());
+                let day = date("date_reponse", &mut err);
+                match (numero, uo, day, yes_no("qualite"), yes_no("utilite")) {
+                    (Some(n), Some(u), Some(d), Some(q), Some(ut)) => {
+                        if let Some(l) = keys.insert(n.clone(), line) {
+                            err(format!("numero_dossier {n} already on line {l}"));
+                        }
+                        rows.push(Row::Survey(NewSurveyAnswer {
+                            numero_dossier: n,
+                            uo: u.column_code().to_owned(),
+                            date_reponse: d,
+                            qualite: q,
+                            utilite: ut,
+                            import_id: None,
+                            recorded_at: at,
+                        }));
+                    }
+                    _ => err("numero_dossier (OOAAMMUUXXXXXX), uo (00, 01, 2.1, 2.2), date_reponse, qualite and utilite (O/N) are required".into()),
+                }
+            }
+            ImportKind::MysteryContacts => {
+                let lot = get("lot").and_then(|l| Lot::parse(&l).ok());
+                let day = date("date", &mut err);
+                let numero = get("numero")
+                    .as_deref()
+                    .and_then(values::count)
+                    .and_then(|n| i32::try_from(n).ok())
+                    .filter(|n| *n >= 1);
+                match (lot, day, numero, yes_no("conforme")) {
+                    (Some(l), Some(d), Some(n), Some(c)) => {
+                        let key = format!("{l}/{d}/{n}");
+                        if let Some(prev) = keys.insert(key.clone(), line) {
+                            err(format!("key {key} already on line {prev}"));
+                        }
+                        rows.push(Row::Mystery(NewMysteryContact {
+                            lot: l.to_string(),
+                            date_contact: d,
+                            numero: n,
+                            conforme: c,
+                            import_id: None,
+                            recorded_at: at,
+                        }));
+                    }
+                    _ => err(
+                        "lot (01–19), date, numero (1, 2, …) and conforme (O/N) are required"
+                            .into(),
+                    ),
+                }
+            }
+            ImportKind::DeliverableControls => {
+                let numero = get("numero_dossier").filter(|n| n.parse::<DossierNumber>().is_ok());
+                let day = date("date_controle", &mut err);
+                match (numero, day, yes_no("conforme")) {
+                    (Some(n), Some(d), Some(c)) => {
+                        if let Some(l) = keys.insert(n.clone(), line) {
+                            err(format!("numero_dossier {n} already on line {l}"));
+                        }
+                        rows.push(Row::Control(NewDeliverableControl {
+                            numero_dossier: n,
+                            date_controle: d,
+                            conforme: c,
+                            import_id: None,
+                            recorded_at: at,
+                        }));
+                    }
+                    _ => err("numero_dossier (OOAAMMUUXXXXXX), date_controle and conforme (O/N) are required".into()),
+                }
+            }
+            ImportKind::Populations => {
+                let lot = get("lot")
+                    .and_then(|l| Lot::parse(&l).ok())
+                    .filter(|l| l.is_regional());
+                let annee = get("annee")
+                    .as_deref()
+                    .and_then(values::count)
+                    .and_then(|y| i32::try_from(y).ok())
+                    .filter(|y| (2000..=2100).contains(y));
+                let dimension = get("dimension");
+                let code = get("code").unwrap_or_default();
+                let table = match dimension.as_deref() {
+                    Some("total") => Some(None),
+                    Some("categorie_sociale") => Some(Some(RefTable::CategorieSociale)),
+                    Some("statut") => Some(Some(RefTable::Statut)),
+                    _ => None,
+                };
+                let number = |name: &str, err: &mut dyn FnMut(String)| -> Option<i64> {
+                    let v = get(name)?;
+                    let n = values::count(&v);
+                    if n.is_none() {
+                        err(format!("{name}: {v:?} is not a whole number"));
+                    }
+                    n
+                };
+                let active = number("population_active", &mut err);
+                let occupied = number("population_active_occupee", &mut err);
+                let target = number("population_cible_cep", &mut err);
+                match (lot, annee, dimension, table) {
+                    (Some(l), Some(y), Some(dim), Some(t)) => {
+                        match t {
+                            None if !code.is_empty() => err("code must be empty for dimension total".into()),
+                            None if active.is_none() || occupied.is_none() => err("population_active and population_active_occupee are required for dimension total".into()),
+                            Some(t) if !t.contains(&code) => err(format!("code {code:?} is not a code of {}", t.name())),
+                            _ => {}
+                        }
+                        if target.is_none() {
+                            err("population_cible_cep is required".into());
+                        }
+                        let key = format!("{l}/{y}/{dim}/{code}");
+                        if let Some(prev) = keys.insert(key.clone(), line) {
+                            err(format!("key {key} already on line {prev}"));
+                        }
+                        rows.push(Row::Population(NewReferencePopulation {
+                            lot: l.to_string(),
+                            annee: y,
+                            dimension: dim,
+                            code,
+                            population_active: active,
+                            population_active_occupee: occupied,
+                            population_cible_cep: target,
+                            import_id: None,
+                            recorded_at: at,
+                        }));
+                    }
+                    _ => err("lot (regional, 01–18), annee, dimension (total, categorie_sociale or statut) are required".into()),
+                }
+            }
         }
     }
     // Operator periods of a lot never overlap (point 30).
@@ -291,6 +452,22 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
                     o.record(conn)?
                 }
                 Row::Order(mut o) => {
+                    o.import_id = Some(import_id);
+                    o.record(conn)?
+                }
+                Row::Survey(mut o) => {
+                    o.import_id = Some(import_id);
+                    o.record(conn)?
+                }
+                Row::Mystery(mut o) => {
+                    o.import_id = Some(import_id);
+                    o.record(conn)?
+                }
+                Row::Control(mut o) => {
+                    o.import_id = Some(import_id);
+                    o.record(conn)?
+                }
+                Row::Population(mut o) => {
                     o.import_id = Some(import_id);
                     o.record(conn)?
                 }

@@ -699,7 +699,11 @@ impl Ingestor {
     /// removed from the inbox (its content stays in the archive). Files of one lot are taken
     /// by modification time, then name (point 12). A file whose processing fails for another
     /// reason than its content (the database is away, say) stays for the next sweep.
-    pub fn sweep_inbox(&self, inbox: &Path, settle: std::time::Duration) -> Result<Sweep, IngestError> {
+    pub fn sweep_inbox(
+        &self,
+        inbox: &Path,
+        settle: std::time::Duration,
+    ) -> Result<Sweep, IngestError> {
         let mut sweep = Sweep::default();
         let Ok(entries) = std::fs::read_dir(inbox) else {
             return Ok(sweep);
@@ -728,7 +732,9 @@ impl Ingestor {
                     sweep.waiting += 1;
                     continue;
                 }
-                let modified = std::fs::metadata(&p).and_then(|m| m.modified()).map_err(io(&p))?;
+                let modified = std::fs::metadata(&p)
+                    .and_then(|m| m.modified())
+                    .map_err(io(&p))?;
                 if now.duration_since(modified).unwrap_or_default() < settle {
                     sweep.waiting += 1;
                     continue;

@@ -54,7 +54,11 @@ fn a_json_body_is_checked_like_a_file_and_numbered_from_zero() {
         assert_eq!(r.status, Status::Accepted);
         assert_eq!((r.lines, r.accepted, r.quarantined), (2, 1, 1));
         assert_eq!(codes(&r), vec!["FILE_COLUMNS", "REF_CODE"]);
-        let refcode = r.anomalies.iter().find(|a| a.code.as_str() == "REF_CODE").unwrap();
+        let refcode = r
+            .anomalies
+            .iter()
+            .find(|a| a.code.as_str() == "REF_CODE")
+            .unwrap();
         assert_eq!(refcode.line, Some(1));
     });
 }
@@ -69,7 +73,11 @@ fn a_body_that_is_not_section_5_json_or_of_another_lot_is_rejected_whole() {
             r#"{"lot": "08", "records": [], "records": []}"#,
         ] {
             let r = push(env, "08", body);
-            assert_eq!((r.status, codes(&r)), (Status::Rejected, vec!["FILE_FORMAT"]), "{body}");
+            assert_eq!(
+                (r.status, codes(&r)),
+                (Status::Rejected, vec!["FILE_FORMAT"]),
+                "{body}"
+            );
         }
         let body = serde_json::json!({"lot": "09", "records": [record(&fiche("01"))]}).to_string();
         let r = push(env, "08", &body);

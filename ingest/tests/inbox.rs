@@ -14,16 +14,31 @@ fn a_sweep_processes_each_settled_file_once_and_empties_the_inbox() {
         let l08 = inbox.join("L08");
         std::fs::create_dir_all(&l08).unwrap();
         std::fs::create_dir_all(inbox.join("not-a-lot")).unwrap();
-        std::fs::write(l08.join("CEP_L08_DOSSIERS_20250310_01.csv"), csv(&[fiche("01")])).unwrap();
-        std::fs::write(l08.join("CEP_L08_DOSSIERS_20250310_02.csv.part"), csv(&[fiche("00")])).unwrap();
+        std::fs::write(
+            l08.join("CEP_L08_DOSSIERS_20250310_01.csv"),
+            csv(&[fiche("01")]),
+        )
+        .unwrap();
+        std::fs::write(
+            l08.join("CEP_L08_DOSSIERS_20250310_02.csv.part"),
+            csv(&[fiche("00")]),
+        )
+        .unwrap();
         std::fs::write(l08.join("notes.txt"), "pas un flux").unwrap();
 
         // Everything was just written: with a 60 s settle time nothing is taken yet.
-        let s = env.ingestor.sweep_inbox(&inbox, Duration::from_secs(60)).unwrap();
+        let s = env
+            .ingestor
+            .sweep_inbox(&inbox, Duration::from_secs(60))
+            .unwrap();
         assert_eq!((s.reports.len(), s.waiting), (0, 3));
 
         let s = env.ingestor.sweep_inbox(&inbox, Duration::ZERO).unwrap();
-        let got: Vec<(String, Status)> = s.reports.iter().map(|r| (r.file.clone(), r.status)).collect();
+        let got: Vec<(String, Status)> = s
+            .reports
+            .iter()
+            .map(|r| (r.file.clone(), r.status))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -36,8 +51,19 @@ fn a_sweep_processes_each_settled_file_once_and_empties_the_inbox() {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(left, vec!["CEP_L08_DOSSIERS_20250310_02.csv.part".to_string()]);
-        assert!(env.ingestor.outbox().join("L08").read_dir().unwrap().count() >= 4);
+        assert_eq!(
+            left,
+            vec!["CEP_L08_DOSSIERS_20250310_02.csv.part".to_string()]
+        );
+        assert!(
+            env.ingestor
+                .outbox()
+                .join("L08")
+                .read_dir()
+                .unwrap()
+                .count()
+                >= 4
+        );
 
         // Renamed when complete, it is taken by the next sweep; the first is not taken again.
         std::fs::rename(

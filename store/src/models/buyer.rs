@@ -6,6 +6,43 @@ use crate::{DbConnection, Result, StoreError, insert_returning_id};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+/// Gives a new buyer-side row `record()`: keyed by `keys`, compared on `values` with the
+/// current row of that key (point 30, equality as in point 12) — `New` when there is none,
+/// `Unchanged` when equal, else `Amended`: the current row is marked `superseded_at` and kept
+/// in history, the new one inserted.
+macro_rules! keyed_history {
+    ($new:ident, $row:ident, $table:ident, [$($key:ident),+], [$($val:ident),+]) => {
+        impl $new {
+            /// Records the row: new, unchanged, or an amendment kept in history.
+            pub fn record(&self, conn: &mut DbConnection) -> Result<Recorded> {
+                conn.transaction(|conn| {
+                    let current: Option<$row> = $table::table
+                        .filter($table::superseded_at.is_null())
+                        $( .filter($table::$key.eq(&self.$key)) )+
+                        .select($row::as_select())
+                        .first(conn)
+                        .optional()
+                        .map_err(StoreError::query(concat!("reading current ", stringify!($table))))?;
+                    let outcome = match &current {
+                        Some(c) if true $( && c.$val == self.$val )+ => return Ok(Recorded::Unchanged),
+                        Some(c) => {
+                            diesel::update($table::table.find(c.id))
+                                .set($table::superseded_at.eq(Some(self.recorded_at)))
+                                .execute(conn)
+                                .map_err(StoreError::query(concat!("superseding a row of ", stringify!($table))))?;
+                            Recorded::Amended
+                        }
+                        None => Recorded::New,
+                    };
+                    insert_returning_id!(conn, $table::table, $table::id, self)
+                        .map_err(StoreError::query(concat!("recording a row of ", stringify!($table))))?;
+                    Ok(outcome)
+                })
+            }
+        }
+    };
+}
+
 /// The holder (titulaire) of a lot for a period, and its operator code (`OO`).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = operators)]
@@ -44,54 +81,15 @@ pub enum Recorded {
     Amended,
 }
 
-impl NewOperator {
-    /// Records the operator of (lot, date_debut): new, unchanged, or an amendment kept in history.
-    pub fn record(&self, conn: &mut DbConnection) -> Result<Recorded> {
-        conn.transaction(|conn| {
-            let current = Operator::current_by_key(conn, &self.lot, self.date_debut)?;
-            match current {
-                Some(c)
-                    if c.code_operateur == self.code_operateur
-                        && c.nom == self.nom
-                        && c.date_fin == self.date_fin =>
-                {
-                    Ok(Recorded::Unchanged)
-                }
-                Some(c) => {
-                    diesel::update(operators::table.find(c.id))
-                        .set(operators::superseded_at.eq(Some(self.recorded_at)))
-                        .execute(conn)
-                        .map_err(StoreError::query("superseding an operator row"))?;
-                    insert_returning_id!(conn, operators::table, operators::id, self)
-                        .map_err(StoreError::query("recording an operator"))?;
-                    Ok(Recorded::Amended)
-                }
-                None => {
-                    insert_returning_id!(conn, operators::table, operators::id, self)
-                        .map_err(StoreError::query("recording an operator"))?;
-                    Ok(Recorded::New)
-                }
-            }
-        })
-    }
-}
+keyed_history!(
+    NewOperator,
+    Operator,
+    operators,
+    [lot, date_debut],
+    [code_operateur, nom, date_fin]
+);
 
 impl Operator {
-    fn current_by_key(
-        conn: &mut DbConnection,
-        lot: &str,
-        date_debut: NaiveDate,
-    ) -> Result<Option<Operator>> {
-        operators::table
-            .filter(operators::lot.eq(lot))
-            .filter(operators::date_debut.eq(date_debut))
-            .filter(operators::superseded_at.is_null())
-            .select(Operator::as_select())
-            .first(conn)
-            .optional()
-            .map_err(StoreError::query("reading an operator"))
-    }
-
     /// The current operators of every lot, by lot then start date.
     pub fn all_current(conn: &mut DbConnection) -> Result<Vec<Operator>> {
         operators::table
@@ -140,7 +138,9 @@ impl Operator {
     }
 }
 
-use crate::schema::purchase_orders;
+use crate::schema::{
+    deliverable_controls, mystery_contacts, purchase_orders, reference_populations, survey_answers,
+};
 
 /// A purchase order (bon de commande, spec §9) as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -177,38 +177,22 @@ pub struct NewPurchaseOrder {
     pub recorded_at: NaiveDateTime,
 }
 
-impl NewPurchaseOrder {
-    /// Records the order of this reference: new, unchanged, or an amendment kept in history.
-    pub fn record(&self, conn: &mut DbConnection) -> Result<Recorded> {
-        conn.transaction(|conn| {
-            let current = PurchaseOrder::current(conn, &self.reference)?;
-            let same = |c: &PurchaseOrder| {
-                c.lot == self.lot
-                    && c.uo == self.uo
-                    && c.date_notification == self.date_notification
-                    && c.quantite == self.quantite
-                    && c.prix_unitaire_ht_cents == self.prix_unitaire_ht_cents
-                    && c.taux_tva_bp == self.taux_tva_bp
-                    && c.date_debut == self.date_debut
-                    && c.date_fin == self.date_fin
-            };
-            let outcome = match &current {
-                Some(c) if same(c) => return Ok(Recorded::Unchanged),
-                Some(c) => {
-                    diesel::update(purchase_orders::table.find(c.id))
-                        .set(purchase_orders::superseded_at.eq(Some(self.recorded_at)))
-                        .execute(conn)
-                        .map_err(StoreError::query("superseding a purchase order"))?;
-                    Recorded::Amended
-                }
-                None => Recorded::New,
-            };
-            insert_returning_id!(conn, purchase_orders::table, purchase_orders::id, self)
-                .map_err(StoreError::query("recording a purchase order"))?;
-            Ok(outcome)
-        })
-    }
-}
+keyed_history!(
+    NewPurchaseOrder,
+    PurchaseOrder,
+    purchase_orders,
+    [reference],
+    [
+        lot,
+        uo,
+        date_notification,
+        quantite,
+        prix_unitaire_ht_cents,
+        taux_tva_bp,
+        date_debut,
+        date_fin
+    ]
+);
 
 impl PurchaseOrder {
     /// The current version of the order `reference`.
@@ -257,3 +241,145 @@ impl NewBuyerImport {
         .map_err(StoreError::query("recording a buyer-side import"))
     }
 }
+
+/// A survey answer (indicator 8.1, quality bonus), keyed by dossier.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = survey_answers)]
+pub struct SurveyAnswer {
+    pub id: i64,
+    pub numero_dossier: String,
+    pub uo: String,
+    pub date_reponse: NaiveDate,
+    pub qualite: bool,
+    pub utilite: bool,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+    pub superseded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = survey_answers)]
+pub struct NewSurveyAnswer {
+    pub numero_dossier: String,
+    pub uo: String,
+    pub date_reponse: NaiveDate,
+    pub qualite: bool,
+    pub utilite: bool,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+}
+
+keyed_history!(
+    NewSurveyAnswer,
+    SurveyAnswer,
+    survey_answers,
+    [numero_dossier],
+    [uo, date_reponse, qualite, utilite]
+);
+
+/// A mystery contact (indicator 8.3), keyed by lot, date and sequence in the day.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = mystery_contacts)]
+pub struct MysteryContact {
+    pub id: i64,
+    pub lot: String,
+    pub date_contact: NaiveDate,
+    pub numero: i32,
+    pub conforme: bool,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+    pub superseded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = mystery_contacts)]
+pub struct NewMysteryContact {
+    pub lot: String,
+    pub date_contact: NaiveDate,
+    pub numero: i32,
+    pub conforme: bool,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+}
+
+keyed_history!(
+    NewMysteryContact,
+    MysteryContact,
+    mystery_contacts,
+    [lot, date_contact, numero],
+    [conforme]
+);
+
+/// A deliverable control (indicator 8.5), keyed by dossier.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = deliverable_controls)]
+pub struct DeliverableControl {
+    pub id: i64,
+    pub numero_dossier: String,
+    pub date_controle: NaiveDate,
+    pub conforme: bool,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+    pub superseded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = deliverable_controls)]
+pub struct NewDeliverableControl {
+    pub numero_dossier: String,
+    pub date_controle: NaiveDate,
+    pub conforme: bool,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+}
+
+keyed_history!(
+    NewDeliverableControl,
+    DeliverableControl,
+    deliverable_controls,
+    [numero_dossier],
+    [date_controle, conforme]
+);
+
+/// A reference population (indicators 2.1–2.4), keyed by lot, year, dimension and code.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = reference_populations)]
+pub struct ReferencePopulation {
+    pub id: i64,
+    pub lot: String,
+    pub annee: i32,
+    pub dimension: String,
+    pub code: String,
+    pub population_active: Option<i64>,
+    pub population_active_occupee: Option<i64>,
+    pub population_cible_cep: Option<i64>,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+    pub superseded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = reference_populations, treat_none_as_default_value = false)]
+pub struct NewReferencePopulation {
+    pub lot: String,
+    pub annee: i32,
+    pub dimension: String,
+    pub code: String,
+    pub population_active: Option<i64>,
+    pub population_active_occupee: Option<i64>,
+    pub population_cible_cep: Option<i64>,
+    pub import_id: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+}
+
+keyed_history!(
+    NewReferencePopulation,
+    ReferencePopulation,
+    reference_populations,
+    [lot, annee, dimension, code],
+    [
+        population_active,
+        population_active_occupee,
+        population_cible_cep
+    ]
+);

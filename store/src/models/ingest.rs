@@ -419,10 +419,19 @@ pub fn update_dossier_states(conn: &mut DbConnection, states: &[DossierState]) -
                      WHERE d.id = v.id",
                 )
                 .bind::<Array<BigInt>, _>(chunk.iter().map(|s| s.id).collect::<Vec<_>>())
-                .bind::<Array<Timestamp>, _>(chunk.iter().map(|s| s.horodatage_utc).collect::<Vec<_>>())
+                .bind::<Array<Timestamp>, _>(
+                    chunk.iter().map(|s| s.horodatage_utc).collect::<Vec<_>>(),
+                )
                 .bind::<Array<Date>, _>(chunk.iter().map(|s| s.date_engagement).collect::<Vec<_>>())
-                .bind::<Array<Nullable<Date>>, _>(chunk.iter().map(|s| s.date_cloture).collect::<Vec<_>>())
-                .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(|s| s.motif_cloture.clone()).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Date>>, _>(
+                    chunk.iter().map(|s| s.date_cloture).collect::<Vec<_>>(),
+                )
+                .bind::<Array<Nullable<Text>>, _>(
+                    chunk
+                        .iter()
+                        .map(|s| s.motif_cloture.clone())
+                        .collect::<Vec<_>>(),
+                )
                 .bind::<Array<Bool>, _>(chunk.iter().map(|s| s.ever_eligible).collect::<Vec<_>>())
                 .execute(c)
                 .map_err(StoreError::query("updating dossiers' current state"))?;
