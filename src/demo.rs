@@ -111,10 +111,15 @@ pub fn run(settings: &Settings) -> Result<()> {
 
     println!();
     println!("6. Ingestion: buyer-side registry, then every feed file, lot by lot:");
-    for (kind, file) in [
-        (ImportKind::Operators, "operators.csv"),
-        (ImportKind::PurchaseOrders, "purchase-orders.csv"),
+    for kind in [
+        ImportKind::Operators,
+        ImportKind::PurchaseOrders,
+        ImportKind::Surveys,
+        ImportKind::MysteryContacts,
+        ImportKind::DeliverableControls,
+        ImportKind::Populations,
     ] {
+        let file = format!("{}.csv", kind.as_str());
         let o = import(&store, kind, &feeds.join("buyer").join(file))?;
         println!("   {}: {} rows imported", kind.as_str(), o.new);
     }

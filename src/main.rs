@@ -46,9 +46,9 @@ enum Command {
     /// Benchmarks that print their figure and the command to reproduce it.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Import a buyer-side CSV file (spec §9): operators, purchase-orders.
+    /// Import a buyer-side CSV file (spec §9).
     Import {
-        /// operators | purchase-orders
+        /// operators | purchase-orders | surveys | mystery-contacts | deliverable-controls | populations
         kind: String,
         file: PathBuf,
     },
@@ -158,7 +158,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Import { kind, file } => {
             let Some(k) = cep_ingest::buyer::ImportKind::parse(&kind) else {
                 anyhow::bail!(
-                    "unknown import kind {kind:?}; expected operators or purchase-orders"
+                    "unknown import kind {kind:?}; expected operators, purchase-orders, surveys, mystery-contacts, deliverable-controls or populations"
                 );
             };
             let store = open_store(&settings)?;
