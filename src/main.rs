@@ -43,6 +43,21 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         settle: u64,
     },
+    /// Pull one lot's feed from its operator's endpoint (spec §1), resuming from the saved cursor.
+    Pull {
+        #[arg(long)]
+        lot: cep_domain::Lot,
+        /// The operator's base URL (`/cep/v1/dossiers` is appended).
+        #[arg(long)]
+        url: String,
+        /// Bearer token; read from the environment so that it never shows in a process list.
+        #[arg(
+            long = "token-env",
+            default_value = "CEP_PULL_TOKEN",
+            value_name = "VAR"
+        )]
+        token_env: String,
+    },
     /// Benchmarks that print their figure and the command to reproduce it.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -129,6 +144,30 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run(&settings),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
+        Command::Pull {
+            lot,
+            url,
+            token_env,
+        } => {
+            let token = std::env::var(&token_env).with_context(|| {
+                format!("the bearer token is read from ${token_env}, which is not set")
+            })?;
+            let store = open_store(&settings)?;
+            let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);
+            let reports = cep_ingest::pull::pull(
+                &ingestor,
+                &cep_ingest::pull::PullConfig::new(lot, url, token),
+            )?;
+            for r in &reports {
+                println!("{}", r.summary());
+            }
+            eprintln!(
+                "lot {lot}: {} page(s); cursor now {}",
+                reports.len(),
+                cep_ingest::pull::cursor(&ingestor, lot)?.unwrap_or_else(|| "unset".into())
+            );
+            Ok(())
+        }
         Command::Sweep { settle } => {
             let store = open_store(&settings)?;
             let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);

@@ -299,10 +299,9 @@ pub fn dossier_batch(
                     } else if let (Some(due), Some(c)) = (
                         deadline(WorkUnit::Uo22, f.date_engagement, u.date_engagement),
                         f.date_cloture,
-                    ) {
-                        if c > due {
-                            an.warning(C::Deadline, "date_cloture", &format!("clôture le {c}, échéance le {due} (engagement de l'UO 2.1 + 18 mois) : l'unité est réputée abandonnée à l'échéance"));
-                        }
+                    ) && c > due
+                    {
+                        an.warning(C::Deadline, "date_cloture", &format!("clôture le {c}, échéance le {due} (engagement de l'UO 2.1 + 18 mois) : l'unité est réputée abandonnée à l'échéance"));
                     }
                 }
             }

@@ -17,6 +17,7 @@ pub mod dossier;
 pub mod file_name;
 pub mod other_kinds;
 pub mod pipeline;
+pub mod pull;
 pub mod report;
 pub mod source;
 pub mod values;

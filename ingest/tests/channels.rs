@@ -21,21 +21,6 @@ fn push(env: &Env, lot: &str, body: &str) -> ProcessingReport {
         .unwrap()
 }
 
-fn record(f: &std::collections::BTreeMap<&'static str, String>) -> serde_json::Value {
-    let mut o = serde_json::Map::new();
-    for (k, v) in f {
-        let value = match *k {
-            "dates_interactions" | "modes_contact" | "types_service" => {
-                serde_json::Value::Array(v.split('|').map(|x| x.into()).collect())
-            }
-            "auto_prescription" => serde_json::Value::Bool(v == "O"),
-            _ => v.clone().into(),
-        };
-        o.insert(k.to_string(), value);
-    }
-    serde_json::Value::Object(o)
-}
-
 #[test]
 fn a_json_body_is_checked_like_a_file_and_numbered_from_zero() {
     on_each(|env| {

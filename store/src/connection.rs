@@ -131,7 +131,8 @@ impl DatabaseUrl {
                 // WAL lets readers work while one writer writes.
                 c.batch_execute(
                     "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA cache_size = -65536;",
                 )
                 .map_err(StoreError::query("configuring the SQLite connection"))?;
                 Ok(DbConnection::Sqlite(c))

@@ -196,3 +196,19 @@ pub fn codes(r: &ProcessingReport) -> Vec<&'static str> {
 pub fn on_each(body: impl Fn(&Env)) {
     cep_store::testing::each_backend(|db| body(&Env::new(&db.store)));
 }
+
+/// A fiche as a §5 JSON record: lists as arrays, booleans as `true`/`false`.
+pub fn record(f: &std::collections::BTreeMap<&'static str, String>) -> serde_json::Value {
+    let mut o = serde_json::Map::new();
+    for (k, v) in f {
+        let value = match *k {
+            "dates_interactions" | "modes_contact" | "types_service" => {
+                serde_json::Value::Array(v.split('|').map(|x| x.into()).collect())
+            }
+            "auto_prescription" => serde_json::Value::Bool(v == "O"),
+            _ => v.clone().into(),
+        };
+        o.insert(k.to_string(), value);
+    }
+    serde_json::Value::Object(o)
+}

@@ -1,7 +1,8 @@
 //! The bulk reads and writes of ingestion: one batch of lines at a time, inside the file's
 //! transaction. Multi-row statements differ between the backends (PostgreSQL: multi-row
-//! `INSERT … RETURNING` and binary `COPY`; SQLite: prepared single-row statements, which are
-//! cheap in-process), so each is written here once per backend and nowhere else.
+//! `INSERT … RETURNING` and binary `COPY`; SQLite: multi-row inserts where no id is needed
+//! back, prepared single-row `INSERT … RETURNING` where one is), so each is written here once
+//! per backend and nowhere else.
 
 use crate::models::dossiers::{NewFiche, NewIdentityRecord};
 use crate::schema::{
@@ -380,12 +381,13 @@ pub fn insert_fiches(conn: &mut DbConnection, rows: &[NewFiche]) -> Result<()> {
             .execute(c)
             .map(drop)
             .map_err(StoreError::query("copying fiches")),
+        // Multi-row inserts, within SQLite's limit of 32,766 bound values (49 per fiche).
         DbConnection::Sqlite(c) => {
-            for r in rows {
+            for chunk in rows.chunks(500) {
                 diesel::insert_into(fiches::table)
-                    .values(r)
+                    .values(chunk)
                     .execute(c)
-                    .map_err(StoreError::query("recording a fiche"))?;
+                    .map_err(StoreError::query("recording fiches"))?;
             }
             Ok(())
         }
@@ -492,7 +494,7 @@ pub struct NewAnomaly {
 
 macro_rules! bulk_insert {
     ($name:ident, $row:ty, $table:path, $what:literal) => {
-        /// Inserts the rows (multi-row on PostgreSQL, one by one on SQLite).
+        /// Inserts the rows, several per statement.
         pub fn $name(conn: &mut DbConnection, rows: &[$row]) -> Result<()> {
             match conn {
                 DbConnection::Pg(c) => {
@@ -504,9 +506,9 @@ macro_rules! bulk_insert {
                     }
                 }
                 DbConnection::Sqlite(c) => {
-                    for r in rows {
+                    for chunk in rows.chunks(CHUNK) {
                         diesel::insert_into($table)
-                            .values(r)
+                            .values(chunk)
                             .execute(c)
                             .map_err(StoreError::query($what))?;
                     }
