@@ -38,7 +38,8 @@ struct Table {
     index: HashMap<&'static str, &'static str>,
 }
 
-static TABLES: LazyLock<HashMap<&'static str, Table>> = LazyLock::new(|| {
+/// The tables, indexed by `RefTable as usize` (one lookup per check, no hashing of names).
+static TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
     let mut tables: HashMap<&'static str, Table> = HashMap::new();
     for line in DATA.lines().skip(1).filter(|l| !l.is_empty()) {
         let mut parts = line.splitn(3, ';');
@@ -53,7 +54,17 @@ static TABLES: LazyLock<HashMap<&'static str, Table>> = LazyLock::new(|| {
         t.codes.push((code, label));
         t.index.insert(code, label);
     }
-    tables
+    let mut by_kind: Vec<Option<Table>> = (0..RefTable::ALL.len()).map(|_| None).collect();
+    for kind in RefTable::ALL {
+        let table = tables
+            .remove(kind.name())
+            .unwrap_or_else(|| panic!("reference table {} missing from data", kind.name()));
+        by_kind[kind as usize] = Some(table);
+    }
+    by_kind
+        .into_iter()
+        .map(|t| t.expect("every kind filled"))
+        .collect()
 });
 
 impl RefTable {
@@ -105,9 +116,7 @@ impl RefTable {
     }
 
     fn table(self) -> &'static Table {
-        TABLES
-            .get(self.name())
-            .unwrap_or_else(|| panic!("reference table {} missing from data", self.name()))
+        &TABLES[self as usize]
     }
 
     /// Whether `code` is in the table (exact, case-sensitive).

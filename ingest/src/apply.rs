@@ -85,11 +85,7 @@ pub fn dossier_batch(
             }
             Item::Record { line, values, raw } => {
                 let mut an = LineAnomalies::new(line);
-                let mut arr: [Option<&str>; 53] = [None; 53];
-                for (i, v) in values.iter().enumerate() {
-                    arr[i] = v.as_deref();
-                }
-                let fiche = dossier::check_line(&arr, &line_ctx, &mut an);
+                let fiche = dossier::check_line(values, &line_ctx, &mut an);
                 checked.push(Checked {
                     line,
                     raw,

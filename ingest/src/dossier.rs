@@ -421,28 +421,29 @@ fn max_chars(kind: Kind) -> usize {
     }
 }
 
-/// Checks one `DOSSIERS` line given as one raw value per column (`None`: column absent
-/// from the file). Returns the fiche when nothing blocking was found.
+/// Checks one `DOSSIERS` line given as one raw value per column, in [`COLUMNS`] order
+/// (`None`: column absent from the file). Returns the fiche when nothing blocking was found.
 pub fn check_line(
-    raw: &[Option<&str>; 53],
+    raw: Vec<Option<String>>,
     ctx: &LineContext<'_>,
     an: &mut LineAnomalies,
 ) -> Option<FicheValues> {
-    // Values as strings, trimmed (free text kept).
-    let mut v: Vec<Option<String>> = raw
-        .iter()
-        .zip(COLUMNS.iter())
-        .map(|(r, c)| {
-            r.and_then(|r| {
-                if c.kind == K::FreeText {
-                    values::free_text(r)
-                } else {
-                    values::trimmed(r)
-                }
-            })
-            .map(str::to_owned)
-        })
-        .collect();
+    assert_eq!(raw.len(), COLUMNS.len(), "one value per DOSSIERS column");
+    // Values trimmed in place (free text kept as it is); empty means absent (point 4).
+    let mut v = raw;
+    for (slot, c) in v.iter_mut().zip(COLUMNS.iter()) {
+        let Some(s) = slot.as_deref() else { continue };
+        let kept = if c.kind == K::FreeText {
+            values::free_text(s)
+        } else {
+            values::trimmed(s)
+        };
+        match kept {
+            None => *slot = None,
+            Some(t) if t.len() != s.len() => *slot = Some(t.to_owned()),
+            Some(_) => {}
+        }
+    }
     let mut bad = [false; 53];
 
     // The dossier number and the UO decide the levels (point 10).
