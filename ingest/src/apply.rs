@@ -55,6 +55,16 @@ pub fn dossier_batch(
 ) -> Result<(), IngestError> {
     let lot = ctx.lot.to_string();
     let line_ctx = ctx.line();
+    // Time per stage, for `CEP_LOG=cep_ingest=debug` (where a batch's time goes).
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stage: &str| {
+        tracing::debug!(
+            stage,
+            ms = clock.elapsed().as_secs_f64() * 1000.0,
+            "batch stage"
+        );
+        clock = std::time::Instant::now();
+    };
 
     // Layers (b)–(e): the line alone.
     struct Checked {
@@ -96,6 +106,7 @@ pub fn dossier_batch(
         }
     }
 
+    lap("check lines");
     // Prefetch what layer (f) reads.
     let mut numeros: Vec<String> = vec![];
     let mut idents: Vec<String> = vec![];
@@ -192,6 +203,7 @@ pub fn dossier_batch(
         }
     }
 
+    lap("prefetch");
     // Writes of this batch.
     let mut new_persons: Vec<NewPerson> = vec![];
     let mut new_dossiers: Vec<(NewDossierRow, PersonRef)> = vec![];
@@ -514,8 +526,10 @@ pub fn dossier_batch(
         }
     }
 
+    lap("store rules");
     // Writes, in dependency order.
     let person_ids = q::insert_persons(conn, &new_persons)?;
+    lap("insert persons");
     let pid = |p: PersonRef| match p {
         PersonRef::Known(id) => id,
         PersonRef::New(i) => person_ids[i],
@@ -528,6 +542,7 @@ pub fn dossier_batch(
         })
         .collect();
     let identity_ids = q::insert_identities(conn, &identity_rows)?;
+    lap("insert identities");
     let dossier_rows: Vec<NewDossierRow> = new_dossiers
         .into_iter()
         .map(|(mut r, p)| {
@@ -536,6 +551,7 @@ pub fn dossier_batch(
         })
         .collect();
     let dossier_ids = q::insert_dossiers(conn, &dossier_rows)?;
+    lap("insert dossiers");
     let did = |d: DossierRef| match d {
         DossierRef::Known(id) => id,
         DossierRef::New(i) => dossier_ids[i],
@@ -552,6 +568,7 @@ pub fn dossier_batch(
         })
         .collect();
     q::insert_fiches(conn, &fiche_rows)?;
+    lap("insert fiches");
     let states: Vec<DossierState> = views
         .values()
         .filter(|v| v.dirty)
@@ -565,6 +582,7 @@ pub fn dossier_batch(
         })
         .collect();
     q::update_dossier_states(conn, &states)?;
+    lap("update dossier states");
     let ref_rows: Vec<NewConsumptionRef> = new_refs
         .into_iter()
         .map(|(reference, d)| NewConsumptionRef {
@@ -579,6 +597,7 @@ pub fn dossier_batch(
     }
     q::insert_quarantined(conn, &quarantined)?;
     run.flush_anomalies(conn)?;
+    lap("references, quarantine, anomalies");
     Ok(())
 }
 

@@ -113,10 +113,14 @@ pub struct CsvReader<R> {
 /// Default limit on one record: far beyond what the format's field limits allow (point 7).
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
 
-fn push(rec: &mut Record, b: u8, max: usize, error: &mut Option<RecordError>) {
-    if rec.buf.len() < max {
-        rec.buf.push(b);
+/// Appends bytes to the record, up to its limit (beyond: the record is too long, its bytes
+/// are no longer kept).
+fn push_all(rec: &mut Record, bytes: &[u8], max: usize, error: &mut Option<RecordError>) {
+    let room = max.saturating_sub(rec.buf.len());
+    if bytes.len() <= room {
+        rec.buf.extend_from_slice(bytes);
     } else {
+        rec.buf.extend_from_slice(&bytes[..room]);
         error.get_or_insert(RecordError::TooLong { limit: max });
     }
 }
@@ -191,10 +195,11 @@ impl<R: BufRead> CsvReader<R> {
                 }
                 return Ok(finish(rec, error));
             }
-            let mut consumed = 0;
+            let mut i = 0;
             let mut end = false;
-            for &b in chunk {
-                consumed += 1;
+            while i < chunk.len() {
+                let b = chunk[i];
+                i += 1;
                 any_byte = true;
                 if self.skip_to_eol {
                     if b == b'\n' {
@@ -228,7 +233,14 @@ impl<R: BufRead> CsvReader<R> {
                             self.skip_to_eol = true;
                         }
                         _ => {
-                            push(rec, b, max, &mut error);
+                            // The whole run of ordinary bytes at once.
+                            let start = i - 1;
+                            let run = chunk[start..]
+                                .iter()
+                                .position(|&c| c == b';' || c == b'\n' || c == b'"')
+                                .unwrap_or(chunk.len() - start);
+                            push_all(rec, &chunk[start..start + run], max, &mut error);
+                            i = start + run;
                             state = State::Unquoted;
                         }
                     },
@@ -236,15 +248,20 @@ impl<R: BufRead> CsvReader<R> {
                         if b == b'"' {
                             state = State::QuoteInQuoted;
                         } else {
-                            if b == b'\n' {
-                                self.lines += 1;
-                            }
-                            push(rec, b, max, &mut error);
+                            let start = i - 1;
+                            let run = chunk[start..]
+                                .iter()
+                                .position(|&c| c == b'"')
+                                .unwrap_or(chunk.len() - start);
+                            let text = &chunk[start..start + run];
+                            self.lines += text.iter().filter(|&&c| c == b'\n').count() as u64;
+                            push_all(rec, text, max, &mut error);
+                            i = start + run;
                         }
                     }
                     State::QuoteInQuoted => match b {
                         b'"' => {
-                            push(rec, b'"', max, &mut error);
+                            push_all(rec, b"\"", max, &mut error);
                             state = State::Quoted;
                         }
                         b';' => {
@@ -273,7 +290,7 @@ impl<R: BufRead> CsvReader<R> {
                     }
                 }
             }
-            self.inner.consume(consumed);
+            self.inner.consume(i);
             if end {
                 // A line with nothing on it (or only `\r`) is blank and skipped (point 3).
                 if error.is_none() && rec.ends.is_empty() && rec.buf.is_empty() && !quoted_any {

@@ -128,6 +128,15 @@ pub fn decode<'a>(bytes: &'a [u8], encoding: Encoding) -> std::borrow::Cow<'a, s
     }
 }
 
+/// [`decode`] of bytes already owned: UTF-8 input is taken over without a copy.
+pub fn decode_owned(bytes: Vec<u8>, encoding: Encoding) -> String {
+    match encoding {
+        Encoding::Utf8 => String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        Encoding::Windows1252 => decode(&bytes, encoding).into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use crate::anomaly::{Anomaly, AnomalyCode, Severity};
 use crate::csv::{CsvReader, Record};
-use crate::decode::{Encoding, decode};
+use crate::decode::{Encoding, decode, decode_owned};
 use std::io::BufRead;
 
 /// One record, or a malformed one.
@@ -136,12 +136,12 @@ pub fn csv_items<R: BufRead>(
             Some(Ok(Item::Malformed {
                 line: rec.line,
                 detail: e.detail_fr(),
-                raw: decode(&rec.raw(), encoding).into_owned(),
+                raw: decode_owned(rec.raw(), encoding),
                 dossier,
             }))
         }
         Ok(Some(Ok(()))) => {
-            let raw = decode(&rec.raw(), encoding).into_owned();
+            let raw = decode_owned(rec.raw(), encoding);
             if rec.len() != map.slots.len() {
                 let dossier = map.numero.filter(|&i| i < rec.len()).and_then(|i| {
                     crate::values::trimmed(&decode(rec.field(i), encoding)).map(str::to_owned)
