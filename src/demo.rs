@@ -6,8 +6,8 @@ use crate::config::Settings;
 use anyhow::{Context, Result};
 use cep_domain::deadline::{UnitDates, deadline};
 use cep_domain::{Calendar, Lot, WorkUnit, working_days_between};
+use cep_ingest::Ingestor;
 use cep_ingest::buyer::{ImportKind, import};
-use cep_ingest::{Channel, Ingestor, Status, Submission};
 use cep_store::{DatabaseUrl, Store};
 
 pub fn run(settings: &Settings) -> Result<()> {
@@ -129,27 +129,8 @@ pub fn run(settings: &Settings) -> Result<()> {
         Default::default();
     let started = std::time::Instant::now();
     for (lot, path) in &files {
-        let sub = Submission {
-            file_name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            lot: *lot,
-            channel: Channel::Cli,
-            received_at: None,
-            json_kind: None,
-        };
-        let r = ingestor.ingest_file(path, &sub)?;
-        let t = per_lot.entry(*lot).or_default();
-        t.files += 1;
-        match r.status {
-            Status::Accepted => t.accepted += 1,
-            Status::Rejected => t.rejected += 1,
-            Status::Duplicate => t.duplicate += 1,
-        }
-        t.lines += r.lines;
-        t.quarantined += r.quarantined;
-        t.warnings += r.warnings;
+        let r = crate::ingest_cmd::ingest_one(&ingestor, *lot, path, None)?;
+        per_lot.entry(*lot).or_default().add(&r);
     }
     println!("   lot  files  rejected  lines  quarantined  warnings");
     for (lot, t) in &per_lot {

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use cep_domain::Lot;
-use cep_ingest::{Channel, Ingestor, Status, Submission};
+use cep_ingest::{Channel, Ingestor, ProcessingReport, Status, Submission};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 
@@ -86,28 +86,8 @@ pub fn run(ingestor: &Ingestor, args: &IngestArgs) -> Result<Totals> {
     let mut t = Totals::default();
     let n = files.len();
     for (i, (lot, path)) in files.iter().enumerate() {
-        let sub = Submission {
-            file_name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            lot: *lot,
-            channel: Channel::Cli,
-            received_at: args.received_at,
-            json_kind: None,
-        };
-        let report = ingestor
-            .ingest_file(path, &sub)
-            .with_context(|| format!("ingesting {}", path.display()))?;
-        t.files += 1;
-        match report.status {
-            Status::Accepted => t.accepted += 1,
-            Status::Rejected => t.rejected += 1,
-            Status::Duplicate => t.duplicate += 1,
-        }
-        t.lines += report.lines;
-        t.quarantined += report.quarantined;
-        t.warnings += report.warnings;
+        let report = ingest_one(ingestor, *lot, path, args.received_at)?;
+        t.add(&report);
         if args.json {
             println!("{}", report.to_json());
             eprintln!("[{}/{n}] {}", i + 1, report.summary());
@@ -116,6 +96,43 @@ pub fn run(ingestor: &Ingestor, args: &IngestArgs) -> Result<Totals> {
         }
     }
     Ok(t)
+}
+
+/// Receives and processes one file deposited for `lot`, named after its file name.
+pub fn ingest_one(
+    ingestor: &Ingestor,
+    lot: Lot,
+    path: &Path,
+    received_at: Option<DateTime<Utc>>,
+) -> Result<ProcessingReport> {
+    let sub = Submission {
+        file_name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        lot,
+        channel: Channel::Cli,
+        received_at,
+        json_kind: None,
+    };
+    ingestor
+        .ingest_file(path, &sub)
+        .with_context(|| format!("ingesting {}", path.display()))
+}
+
+impl Totals {
+    /// Counts one processing report.
+    pub fn add(&mut self, report: &ProcessingReport) {
+        self.files += 1;
+        match report.status {
+            Status::Accepted => self.accepted += 1,
+            Status::Rejected => self.rejected += 1,
+            Status::Duplicate => self.duplicate += 1,
+        }
+        self.lines += report.lines;
+        self.quarantined += report.quarantined;
+        self.warnings += report.warnings;
+    }
 }
 
 impl std::fmt::Display for Totals {
