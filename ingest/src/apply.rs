@@ -443,6 +443,12 @@ pub fn dossier_batch(
                         uo: uo.to_owned(),
                         region_lot: region.clone(),
                         operator_person_id: 0,
+                        // Filled from the view once the batch's lines are processed.
+                        current_horodatage_utc: None,
+                        date_engagement: None,
+                        date_cloture: None,
+                        motif_cloture: None,
+                        ever_eligible: false,
                     },
                     person,
                 ));
@@ -543,10 +549,17 @@ pub fn dossier_batch(
         .collect();
     let identity_ids = q::insert_identities(conn, &identity_rows)?;
     lap("insert identities");
+    // New dossiers are written once, already in their state at the end of the batch.
     let dossier_rows: Vec<NewDossierRow> = new_dossiers
         .into_iter()
         .map(|(mut r, p)| {
+            let v = &views[&r.numero_dossier];
             r.operator_person_id = pid(p);
+            r.current_horodatage_utc = v.current_h;
+            r.date_engagement = v.date_engagement;
+            r.date_cloture = v.date_cloture;
+            r.motif_cloture = v.motif_cloture.clone();
+            r.ever_eligible = v.ever_eligible;
             r
         })
         .collect();
@@ -569,11 +582,15 @@ pub fn dossier_batch(
         .collect();
     q::insert_fiches(conn, &fiche_rows)?;
     lap("insert fiches");
+    // Dossiers stored before this batch move to their latest fiche.
     let states: Vec<DossierState> = views
         .values()
-        .filter(|v| v.dirty)
-        .map(|v| DossierState {
-            id: did(v.dref),
+        .filter_map(|v| match v.dref {
+            DossierRef::Known(id) if v.dirty => Some((id, v)),
+            _ => None,
+        })
+        .map(|(id, v)| DossierState {
+            id,
             horodatage_utc: v.current_h.expect("dirty views have a state"),
             date_engagement: v.date_engagement.expect("dirty views have a state"),
             date_cloture: v.date_cloture,

@@ -90,7 +90,6 @@ diesel::table! {
         uo -> Text,
         region_lot -> Text,
         operator_person_id -> BigInt,
-        current_fiche_id -> Nullable<BigInt>,
         current_horodatage_utc -> Nullable<Timestamp>,
         date_engagement -> Nullable<Date>,
         date_cloture -> Nullable<Date>,

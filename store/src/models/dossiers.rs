@@ -174,7 +174,6 @@ pub struct Dossier {
     pub uo: String,
     pub region_lot: String,
     pub operator_person_id: i64,
-    pub current_fiche_id: Option<i64>,
     pub current_horodatage_utc: Option<NaiveDateTime>,
     pub date_engagement: Option<NaiveDate>,
     pub date_cloture: Option<NaiveDate>,
@@ -333,8 +332,10 @@ impl NewFiche {
             if newer {
                 diesel::update(dossiers::table.find(self.dossier_id))
                     .set((
-                        dossiers::current_fiche_id.eq(Some(id)),
                         dossiers::current_horodatage_utc.eq(Some(self.horodatage_utc)),
+                        dossiers::date_engagement.eq(Some(self.date_engagement)),
+                        dossiers::date_cloture.eq(self.date_cloture),
+                        dossiers::motif_cloture.eq(self.motif_cloture.as_deref()),
                     ))
                     .execute(conn)
                     .map_err(StoreError::query("updating a dossier's current state"))?;
@@ -368,8 +369,9 @@ impl Fiche {
     /// The dossier's current state (its latest fiche, whenever received).
     pub fn current(conn: &mut DbConnection, numero_dossier: &str) -> Result<Option<Fiche>> {
         fiches::table
-            .inner_join(dossiers::table.on(dossiers::current_fiche_id.eq(fiches::id.nullable())))
+            .inner_join(dossiers::table)
             .filter(dossiers::numero_dossier.eq(numero_dossier))
+            .filter(dossiers::current_horodatage_utc.eq(fiches::horodatage_utc.nullable()))
             .select(Fiche::as_select())
             .first(conn)
             .optional()

@@ -338,6 +338,12 @@ pub struct NewDossierRow {
     pub uo: String,
     pub region_lot: String,
     pub operator_person_id: i64,
+    /// The current state, as of the end of the batch that creates the dossier.
+    pub current_horodatage_utc: Option<NaiveDateTime>,
+    pub date_engagement: Option<NaiveDate>,
+    pub date_cloture: Option<NaiveDate>,
+    pub motif_cloture: Option<String>,
+    pub ever_eligible: bool,
 }
 
 /// Inserts dossiers; returns their ids in the same order.
@@ -405,19 +411,18 @@ pub struct DossierState {
     pub ever_eligible: bool,
 }
 
-/// Moves dossiers to their latest fiche (which must already be stored): one statement per
-/// chunk on PostgreSQL (arrays unnested), one prepared statement per dossier on SQLite.
+/// Moves existing dossiers to their latest fiche: one statement per chunk on PostgreSQL
+/// (arrays unnested), one prepared statement per dossier on SQLite.
 pub fn update_dossier_states(conn: &mut DbConnection, states: &[DossierState]) -> Result<()> {
     match conn {
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamp};
             for chunk in states.chunks(10_000) {
                 diesel::sql_query(
-                    "UPDATE dossiers AS d SET current_fiche_id = f.id, \
+                    "UPDATE dossiers AS d SET \
                      current_horodatage_utc = v.h, date_engagement = v.e, date_cloture = v.c, \
                      motif_cloture = v.m, ever_eligible = v.el \
                      FROM UNNEST($1, $2, $3, $4, $5, $6) AS v(id, h, e, c, m, el) \
-                     JOIN fiches f ON f.dossier_id = v.id AND f.horodatage_utc = v.h \
                      WHERE d.id = v.id",
                 )
                 .bind::<Array<BigInt>, _>(chunk.iter().map(|s| s.id).collect::<Vec<_>>())
@@ -441,14 +446,8 @@ pub fn update_dossier_states(conn: &mut DbConnection, states: &[DossierState]) -
         }
         DbConnection::Sqlite(c) => {
             for s in states {
-                let current_fiche = fiches::table
-                    .filter(fiches::dossier_id.eq(s.id))
-                    .filter(fiches::horodatage_utc.eq(s.horodatage_utc))
-                    .select(fiches::id)
-                    .single_value();
                 diesel::update(dossiers::table.find(s.id))
                     .set((
-                        dossiers::current_fiche_id.eq(current_fiche),
                         dossiers::current_horodatage_utc.eq(Some(s.horodatage_utc)),
                         dossiers::date_engagement.eq(Some(s.date_engagement)),
                         dossiers::date_cloture.eq(s.date_cloture),
