@@ -238,34 +238,20 @@ pub struct NewPerson {
 
 /// Inserts operator persons; returns their ids in the same order.
 pub fn insert_persons(conn: &mut DbConnection, rows: &[NewPerson]) -> Result<Vec<i64>> {
-    let mut ids = Vec::with_capacity(rows.len());
-    match conn {
-        DbConnection::Pg(c) => {
-            for chunk in rows.chunks(CHUNK) {
-                let got: Vec<(String, i64)> = diesel::insert_into(operator_persons::table)
-                    .values(chunk)
-                    .returning((
-                        operator_persons::identifiant_beneficiaire,
-                        operator_persons::id,
-                    ))
-                    .get_results(c)
-                    .map_err(StoreError::query("creating operator persons"))?;
-                let map: std::collections::HashMap<String, i64> = got.into_iter().collect();
-                ids.extend(chunk.iter().map(|r| map[&r.identifiant_beneficiaire]));
-            }
-        }
-        DbConnection::Sqlite(c) => {
-            for r in rows {
-                ids.push(
-                    diesel::insert_into(operator_persons::table)
-                        .values(r)
-                        .returning(operator_persons::id)
-                        .get_result(c)
-                        .map_err(StoreError::query("creating an operator person"))?,
-                );
-            }
-        }
-    }
+    let ids = reserve_ids(conn, "operator_persons", rows.len())?;
+    let with_ids: Vec<_> = ids
+        .iter()
+        .zip(rows)
+        .map(|(id, r)| (operator_persons::id.eq(*id), r.clone()))
+        .collect();
+    // Multi-row inserts with the reserved ids: nothing to read back.
+    crate::on_backend!(conn, |c| with_ids.chunks(CHUNK).try_for_each(|chunk| {
+        diesel::insert_into(operator_persons::table)
+            .values(chunk)
+            .execute(c)
+            .map(drop)
+    }))
+    .map_err(StoreError::query("creating operator persons"))?;
     Ok(ids)
 }
 
@@ -293,40 +279,20 @@ pub fn identity_hashes(
 
 /// Inserts identity records; returns their ids in the same order.
 pub fn insert_identities(conn: &mut DbConnection, rows: &[NewIdentityRecord]) -> Result<Vec<i64>> {
-    let mut ids = Vec::with_capacity(rows.len());
-    match conn {
-        DbConnection::Pg(c) => {
-            for chunk in rows.chunks(CHUNK / 2) {
-                let got: Vec<(i64, String, i64)> = diesel::insert_into(identity_records::table)
-                    .values(chunk)
-                    .returning((
-                        identity_records::operator_person_id,
-                        identity_records::identity_hash,
-                        identity_records::id,
-                    ))
-                    .get_results(c)
-                    .map_err(StoreError::query("recording identity records"))?;
-                let map: std::collections::HashMap<(i64, String), i64> =
-                    got.into_iter().map(|(p, h, id)| ((p, h), id)).collect();
-                ids.extend(
-                    chunk
-                        .iter()
-                        .map(|r| map[&(r.operator_person_id, r.identity_hash.clone())]),
-                );
-            }
-        }
-        DbConnection::Sqlite(c) => {
-            for r in rows {
-                ids.push(
-                    diesel::insert_into(identity_records::table)
-                        .values(r)
-                        .returning(identity_records::id)
-                        .get_result(c)
-                        .map_err(StoreError::query("recording an identity record"))?,
-                );
-            }
-        }
-    }
+    let ids = reserve_ids(conn, "identity_records", rows.len())?;
+    let with_ids: Vec<_> = ids
+        .iter()
+        .zip(rows)
+        .map(|(id, r)| (identity_records::id.eq(*id), r.clone()))
+        .collect();
+    // Multi-row inserts with the reserved ids: nothing to read back.
+    crate::on_backend!(conn, |c| with_ids.chunks(CHUNK / 2).try_for_each(|chunk| {
+        diesel::insert_into(identity_records::table)
+            .values(chunk)
+            .execute(c)
+            .map(drop)
+    }))
+    .map_err(StoreError::query("recording identity records"))?;
     Ok(ids)
 }
 
@@ -348,32 +314,51 @@ pub struct NewDossierRow {
 
 /// Inserts dossiers; returns their ids in the same order.
 pub fn insert_dossiers(conn: &mut DbConnection, rows: &[NewDossierRow]) -> Result<Vec<i64>> {
-    let mut ids = Vec::with_capacity(rows.len());
-    match conn {
-        DbConnection::Pg(c) => {
-            for chunk in rows.chunks(CHUNK) {
-                let got: Vec<(String, i64)> = diesel::insert_into(dossiers::table)
-                    .values(chunk)
-                    .returning((dossiers::numero_dossier, dossiers::id))
-                    .get_results(c)
-                    .map_err(StoreError::query("creating dossiers"))?;
-                let map: std::collections::HashMap<String, i64> = got.into_iter().collect();
-                ids.extend(chunk.iter().map(|r| map[&r.numero_dossier]));
-            }
-        }
-        DbConnection::Sqlite(c) => {
-            for r in rows {
-                ids.push(
-                    diesel::insert_into(dossiers::table)
-                        .values(r)
-                        .returning(dossiers::id)
-                        .get_result(c)
-                        .map_err(StoreError::query("creating a dossier"))?,
-                );
-            }
-        }
-    }
+    let ids = reserve_ids(conn, "dossiers", rows.len())?;
+    let with_ids: Vec<_> = ids
+        .iter()
+        .zip(rows)
+        .map(|(id, r)| (dossiers::id.eq(*id), r.clone()))
+        .collect();
+    // Multi-row inserts with the reserved ids: nothing to read back.
+    crate::on_backend!(conn, |c| with_ids.chunks(CHUNK).try_for_each(|chunk| {
+        diesel::insert_into(dossiers::table)
+            .values(chunk)
+            .execute(c)
+            .map(drop)
+    }))
+    .map_err(StoreError::query("creating dossiers"))?;
     Ok(ids)
+}
+
+/// Reserves `n` ids of `table` for rows written with explicit ids in the current transaction:
+/// from the table's sequence on PostgreSQL; past the highest id ever given on SQLite (one
+/// writer at a time there).
+fn reserve_ids(conn: &mut DbConnection, table: &'static str, n: usize) -> Result<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    match conn {
+        DbConnection::Pg(c) => diesel::sql_query(
+            "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)",
+        )
+        .bind::<diesel::sql_types::Text, _>(table)
+        .bind::<diesel::sql_types::BigInt, _>(n as i64)
+        .load::<Id>(c)
+        .map(|v| v.into_iter().map(|r| r.id).collect()),
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), \
+             COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0)) AS id"
+        ))
+        .get_result::<Id>(c)
+        .map(|base| (1..=n as i64).map(|k| base.id + k).collect()),
+    }
+    .map_err(StoreError::query("reserving ids"))
 }
 
 /// Inserts fiches: binary `COPY` on PostgreSQL, prepared inserts on SQLite.
@@ -495,25 +480,13 @@ macro_rules! bulk_insert {
     ($name:ident, $row:ty, $table:path, $what:literal) => {
         /// Inserts the rows, several per statement.
         pub fn $name(conn: &mut DbConnection, rows: &[$row]) -> Result<()> {
-            match conn {
-                DbConnection::Pg(c) => {
-                    for chunk in rows.chunks(CHUNK) {
-                        diesel::insert_into($table)
-                            .values(chunk)
-                            .execute(c)
-                            .map_err(StoreError::query($what))?;
-                    }
-                }
-                DbConnection::Sqlite(c) => {
-                    for chunk in rows.chunks(CHUNK) {
-                        diesel::insert_into($table)
-                            .values(chunk)
-                            .execute(c)
-                            .map_err(StoreError::query($what))?;
-                    }
-                }
-            }
-            Ok(())
+            crate::on_backend!(conn, |c| rows.chunks(CHUNK).try_for_each(|chunk| {
+                diesel::insert_into($table)
+                    .values(chunk)
+                    .execute(c)
+                    .map(drop)
+            }))
+            .map_err(StoreError::query($what))
         }
     };
 }
