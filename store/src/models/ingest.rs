@@ -236,25 +236,6 @@ pub struct NewPerson {
     pub first_seen_at: NaiveDateTime,
 }
 
-/// Inserts operator persons; returns their ids in the same order.
-pub fn insert_persons(conn: &mut DbConnection, rows: &[NewPerson]) -> Result<Vec<i64>> {
-    let ids = reserve_ids(conn, "operator_persons", rows.len())?;
-    let with_ids: Vec<_> = ids
-        .iter()
-        .zip(rows)
-        .map(|(id, r)| (operator_persons::id.eq(*id), r.clone()))
-        .collect();
-    // Multi-row inserts with the reserved ids: nothing to read back.
-    crate::on_backend!(conn, |c| with_ids.chunks(CHUNK).try_for_each(|chunk| {
-        diesel::insert_into(operator_persons::table)
-            .values(chunk)
-            .execute(c)
-            .map(drop)
-    }))
-    .map_err(StoreError::query("creating operator persons"))?;
-    Ok(ids)
-}
-
 /// Known identity records of these persons: (person id, identity hash, id).
 pub fn identity_hashes(
     conn: &mut DbConnection,
@@ -277,25 +258,6 @@ pub fn identity_hashes(
     Ok(out)
 }
 
-/// Inserts identity records; returns their ids in the same order.
-pub fn insert_identities(conn: &mut DbConnection, rows: &[NewIdentityRecord]) -> Result<Vec<i64>> {
-    let ids = reserve_ids(conn, "identity_records", rows.len())?;
-    let with_ids: Vec<_> = ids
-        .iter()
-        .zip(rows)
-        .map(|(id, r)| (identity_records::id.eq(*id), r.clone()))
-        .collect();
-    // Multi-row inserts with the reserved ids: nothing to read back.
-    crate::on_backend!(conn, |c| with_ids.chunks(CHUNK / 2).try_for_each(|chunk| {
-        diesel::insert_into(identity_records::table)
-            .values(chunk)
-            .execute(c)
-            .map(drop)
-    }))
-    .map_err(StoreError::query("recording identity records"))?;
-    Ok(ids)
-}
-
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = dossiers, treat_none_as_default_value = false)]
 pub struct NewDossierRow {
@@ -312,24 +274,51 @@ pub struct NewDossierRow {
     pub ever_eligible: bool,
 }
 
-/// Inserts dossiers; returns their ids in the same order.
-pub fn insert_dossiers(conn: &mut DbConnection, rows: &[NewDossierRow]) -> Result<Vec<i64>> {
-    let ids = reserve_ids(conn, "dossiers", rows.len())?;
-    let with_ids: Vec<_> = ids
-        .iter()
-        .zip(rows)
-        .map(|(id, r)| (dossiers::id.eq(*id), r.clone()))
-        .collect();
-    // Multi-row inserts with the reserved ids: nothing to read back.
-    crate::on_backend!(conn, |c| with_ids.chunks(CHUNK).try_for_each(|chunk| {
-        diesel::insert_into(dossiers::table)
-            .values(chunk)
-            .execute(c)
-            .map(drop)
-    }))
-    .map_err(StoreError::query("creating dossiers"))?;
-    Ok(ids)
+/// `fn $name(conn, rows) -> ids`: reserves one id per row, then writes the rows with them by
+/// multi-row inserts (nothing to read back); the ids come in the order of the rows.
+macro_rules! insert_with_reserved_ids {
+    ($name:ident, $row:ty, $table:ident, $chunk:expr, $what:literal) => {
+        #[doc = concat!("Inserts rows of `", stringify!($table), "`; returns their ids in order.")]
+        pub fn $name(conn: &mut DbConnection, rows: &[$row]) -> Result<Vec<i64>> {
+            let ids = reserve_ids(conn, stringify!($table), rows.len())?;
+            let with_ids: Vec<_> = ids
+                .iter()
+                .zip(rows)
+                .map(|(id, r)| ($table::id.eq(*id), r.clone()))
+                .collect();
+            crate::on_backend!(conn, |c| with_ids.chunks($chunk).try_for_each(|chunk| {
+                diesel::insert_into($table::table)
+                    .values(chunk)
+                    .execute(c)
+                    .map(drop)
+            }))
+            .map_err(StoreError::query($what))?;
+            Ok(ids)
+        }
+    };
 }
+
+insert_with_reserved_ids!(
+    insert_persons,
+    NewPerson,
+    operator_persons,
+    CHUNK,
+    "creating operator persons"
+);
+insert_with_reserved_ids!(
+    insert_identities,
+    NewIdentityRecord,
+    identity_records,
+    CHUNK / 2,
+    "recording identity records"
+);
+insert_with_reserved_ids!(
+    insert_dossiers,
+    NewDossierRow,
+    dossiers,
+    CHUNK,
+    "creating dossiers"
+);
 
 /// Reserves `n` ids of `table` for rows written with explicit ids in the current transaction:
 /// from the table's sequence on PostgreSQL; past the highest id ever given on SQLite (one
