@@ -161,7 +161,7 @@ fn ingest_into(store: Store, dir: &Path, data: &Path) -> Result<cep_ingest::Proc
     Ok(ingestor.ingest_file(&dir.join(FILE), &sub)?)
 }
 
-fn peak_rss_mib() -> Option<f64> {
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: f64 = status
         .lines()

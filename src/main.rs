@@ -1,6 +1,7 @@
 //! `cep`: France compétences' regulation service for the CEP framework agreement.
 
 mod bench;
+mod bench_link;
 mod config;
 mod demo;
 mod ingest_cmd;
@@ -73,6 +74,8 @@ enum Command {
 enum BenchCommand {
     /// Ingestion throughput: parse + validate in memory, SQLite, PostgreSQL against bare COPY.
     Ingest(bench::BenchArgs),
+    /// Identity resolution: accuracy against the truth and two baselines, time, memory.
+    Link(bench_link::LinkBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -144,6 +147,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run(&settings),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
+        Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
         Command::Pull {
             lot,
             url,

@@ -209,7 +209,8 @@ pub(crate) fn random_identity(region: Lot, year_now: i32, rng: &mut impl Rng) ->
         ascii_fold(nom_usage.as_deref().unwrap_or(&nom))
             .to_lowercase()
             .replace([' ', '\''], ""),
-        rng.random_range(1..=99),
+        // Wide enough that two namesakes rarely share an address: an address is a person's.
+        rng.random_range(1..=9999),
         ["exemple.fr", "courriel.fr", "messagerie.org"][rng.random_range(0..3)]
     );
     Identity {

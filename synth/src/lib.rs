@@ -14,9 +14,11 @@
 
 mod identity;
 mod lifecycle;
+mod people;
 mod write;
 
 pub use lifecycle::{Dataset, Dossier, Injection};
+pub use people::{PeopleConfig, PersonRecord, people};
 
 use cep_domain::{Lot, YearMonth};
 use std::path::{Path, PathBuf};

@@ -239,7 +239,7 @@ pub struct Dataset {
 }
 
 /// Operator codes (`OO`): two characters per holder.
-fn operator_code(lot: Lot) -> String {
+pub(crate) fn operator_code(lot: Lot) -> String {
     const CODES: [&str; 19] = [
         "IF", "AR", "HF", "NA", "GE", "OC", "PA", "PL", "NO", "BR", "BF", "CV", "RE", "GP", "MQ",
         "CO", "GY", "YT", "S9",

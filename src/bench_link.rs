@@ -1,0 +1,179 @@
+//! `cep bench link`: identity resolution on generated operator persons with a known truth —
+//! accuracy (pairwise, B-cubed, cross-lot) against two baselines, time and peak memory for a
+//! national-scale run, and a day's new records against the full index.
+
+use anyhow::Result;
+use cep_link::eval::{Accuracy, accuracy, baseline_exact, baseline_nir, labels_of};
+use cep_link::{Decisions, Features, IdentityFields, Index, Settings, link_all};
+use cep_synth::{PeopleConfig, PersonRecord, people};
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct LinkBenchArgs {
+    /// Operator person records linked at once.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub records: usize,
+    /// New records then matched against the index of the first ones.
+    #[arg(long, default_value_t = 10_000)]
+    pub new: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of persons generated at several operators.
+    #[arg(long, default_value_t = 0.15)]
+    pub several_lots: f64,
+}
+
+/// The identity fields of a generated record.
+pub fn fields(r: &PersonRecord) -> IdentityFields {
+    IdentityFields {
+        lot: Some(r.lot.number()),
+        nom: Some(r.nom.clone()),
+        nom_usage: r.nom_usage.clone(),
+        prenom: Some(r.prenom.clone()),
+        sexe: Some(r.sexe),
+        date_naissance: Some(r.date_naissance),
+        nir: r.nir.clone(),
+        email: Some(r.email.clone()),
+        code_postal: Some(r.code_postal.clone()),
+        commune: Some(r.commune.clone()),
+    }
+}
+
+fn row(name: &str, a: &Accuracy) {
+    println!(
+        "  {name:<28} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4}",
+        a.pairwise.precision,
+        a.pairwise.recall,
+        a.bcubed.precision,
+        a.bcubed.recall,
+        a.bcubed.f1(),
+        a.cross_lot.precision,
+        a.cross_lot.recall,
+    );
+}
+
+pub fn run(args: &LinkBenchArgs) -> Result<()> {
+    println!(
+        "cep bench link — {} records + {} new, seed {}",
+        args.records, args.new, args.seed
+    );
+    let t = Instant::now();
+    let mut config = PeopleConfig::new(args.seed, args.records + args.new);
+    config.several_lots = args.several_lots;
+    let mut records = people(&config);
+    records.truncate(args.records + args.new);
+    let generated = t.elapsed().as_secs_f64();
+    let (old, new) = records.split_at(args.records.min(records.len()));
+    let persons = old
+        .iter()
+        .map(|r| r.person)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    println!(
+        "  generated in {generated:.1} s: {} persons behind {} records; {} twins' and {} homonyms' records",
+        persons,
+        old.len(),
+        old.iter().filter(|r| r.lookalike == Some("twin")).count(),
+        old.iter()
+            .filter(|r| r.lookalike == Some("homonym"))
+            .count(),
+    );
+
+    // The timed run: normalisation, blocking, comparison, EM, clustering.
+    let rss_before = crate::bench::peak_rss_mib().unwrap_or(0.0);
+    let t = Instant::now();
+    let features: Vec<Features> = old.iter().map(|r| Features::of(&fields(r))).collect();
+    let seconds_features = t.elapsed().as_secs_f64();
+    let settings = Settings::default();
+    let outcome = link_all(&features, None, &Decisions::default(), &settings);
+    let seconds = t.elapsed().as_secs_f64();
+    let rss = crate::bench::peak_rss_mib().unwrap_or(0.0);
+    let s = &outcome.stats;
+    println!(
+        "\nFull run: {seconds:.1} s for {} records (target < 60 s); peak RSS {rss:.0} MiB ({rss_before:.0} MiB before the run; target < 2048)",
+        old.len()
+    );
+    println!(
+        "  normalise {seconds_features:.1} s, block {:.1} s, compare {:.1} s, model {:.1} s ({} EM iterations), cluster {:.1} s",
+        s.seconds_blocking,
+        s.seconds_comparing,
+        s.seconds_model,
+        outcome.model.iterations,
+        s.seconds_clustering
+    );
+    println!(
+        "  {} blocking keys, {} candidate pairs ({:.1} per record), {} oversized blocks skipped; {} matched pairs ({} proven by NIR); refused merges: {:?}",
+        s.blocking.keys,
+        s.blocking.candidate_pairs,
+        s.blocking.candidate_pairs as f64 / old.len() as f64,
+        s.blocking.oversized_blocks,
+        s.matched_pairs,
+        s.proven_pairs,
+        s.refusals
+    );
+
+    let truth: Vec<u32> = old.iter().map(|r| r.person).collect();
+    let lots: Vec<String> = old.iter().map(|r| r.lot.to_string()).collect();
+    let lots: Vec<&str> = lots.iter().map(String::as_str).collect();
+    let predicted = labels_of(&outcome.groups, features.len());
+    let linked = accuracy(&predicted, &truth, &lots);
+    println!(
+        "\nAccuracy against the truth ({} true pairs, {} across lots):",
+        linked.true_pairs, linked.true_cross_lot_pairs
+    );
+    println!(
+        "  {:<28} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "", "pair P", "pair R", "B3 P", "B3 R", "B3 F1", "cross P", "cross R"
+    );
+    row("this linker", &linked);
+    row(
+        "baseline: name + birth date",
+        &accuracy(&baseline_exact(&features), &truth, &lots),
+    );
+    row(
+        "baseline: NIR only",
+        &accuracy(&baseline_nir(&features), &truth, &lots),
+    );
+    println!("  cross-lot F1 {:.4}", linked.cross_lot.f1());
+    let merged_lookalikes = outcome
+        .groups
+        .iter()
+        .filter(|g| {
+            g.iter().any(|&m| old[m as usize].lookalike.is_some())
+                && g.iter()
+                    .any(|&m| old[m as usize].person != old[g[0] as usize].person)
+        })
+        .count();
+    println!("  clusters mixing a twin or homonym with another person: {merged_lookalikes}");
+
+    if !new.is_empty() {
+        let mut index = Index::new(features, predicted);
+        let new_features: Vec<Features> = new.iter().map(|r| Features::of(&fields(r))).collect();
+        let t = Instant::now();
+        let added = index.add(
+            new_features,
+            &outcome.model,
+            &Decisions::default(),
+            &settings,
+        );
+        let seconds_new = t.elapsed().as_secs_f64();
+        let joined = added.groups.iter().filter(|g| g.len() > 1).count();
+        println!(
+            "\nIncremental: {} new records against an index of {} in {seconds_new:.2} s (target < 2 s); {} candidate pairs; {joined} of them joined or formed multi-record persons",
+            new.len(),
+            old.len(),
+            added.stats.blocking.candidate_pairs
+        );
+        let truth: Vec<u32> = records.iter().map(|r| r.person).collect();
+        let lots: Vec<String> = records.iter().map(|r| r.lot.to_string()).collect();
+        let lots: Vec<&str> = lots.iter().map(String::as_str).collect();
+        let after = accuracy(&index.labels, &truth, &lots);
+        println!("  accuracy of the grown index:");
+        row("after the incremental run", &after);
+    }
+    println!(
+        "\nReproduce: cargo run --release -- bench link --records {} --new {} --seed {}",
+        args.records, args.new, args.seed
+    );
+    Ok(())
+}
