@@ -21,6 +21,9 @@ pub struct LinkBenchArgs {
     /// Share of persons generated at several operators.
     #[arg(long, default_value_t = 0.15)]
     pub several_lots: f64,
+    /// Write the estimated model (JSON) here: `link/data/reference-model.json` is made this way.
+    #[arg(long)]
+    pub save_model: Option<std::path::PathBuf>,
 }
 
 /// The identity fields of a generated record.
@@ -112,6 +115,14 @@ pub fn run(args: &LinkBenchArgs) -> Result<()> {
         s.refusals
     );
 
+    println!(
+        "  model: {} ({} EM iterations, λ = {:.3e})",
+        outcome.model.source, outcome.model.iterations, outcome.model.lambda
+    );
+    if let Some(path) = &args.save_model {
+        std::fs::write(path, serde_json::to_string_pretty(&outcome.model)? + "\n")?;
+        println!("  model written to {}", path.display());
+    }
     let truth: Vec<u32> = old.iter().map(|r| r.person).collect();
     let lots: Vec<String> = old.iter().map(|r| r.lot.to_string()).collect();
     let lots: Vec<&str> = lots.iter().map(String::as_str).collect();

@@ -147,7 +147,45 @@ pub fn run(settings: &Settings) -> Result<()> {
     );
 
     println!();
+    println!("7. Identity resolution: one national person behind the operators' beneficiary ids:");
+    let summary = cep_link::run::run(&store, cep_link::Mode::Full, &cep_link::Settings::default())?;
+    println!(
+        "   {} operator persons → {} national persons, {} of them found at several operators ({:.1} s)",
+        summary.records, summary.persons, summary.persons_several_lots, summary.seconds
+    );
+    let linkage = cep_store::models::link::linkage(&mut *store.conn()?)?;
+    let truth = std::fs::read_to_string(feeds.join("truth/persons.csv"))
+        .context("reading the demo's truth/persons.csv")?;
+    let truth: std::collections::HashMap<(&str, &str), &str> = truth
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(';');
+            Some(((f.next()?, f.next()?), f.next()?))
+        })
+        .collect();
+    let (mut predicted, mut actual, mut lots) = (vec![], vec![], vec![]);
+    for (lot, ident, person) in &linkage {
+        if let (Some(p), Some(t)) = (person, truth.get(&(lot.as_str(), ident.as_str()))) {
+            predicted.push(p.as_str());
+            actual.push(*t);
+            lots.push(lot.as_str());
+        }
+    }
+    let a = cep_link::eval::accuracy(&predicted, &actual, &lots);
+    println!(
+        "   against the generator's truth: pairwise precision {:.3}, recall {:.3}; B-cubed F1 {:.3} ({} true pairs)",
+        a.pairwise.precision,
+        a.pairwise.recall,
+        a.bcubed.f1(),
+        a.true_pairs
+    );
+    println!(
+        "   export: cep link export --out FILE (lot;identifiant_beneficiaire;national_person_id)"
+    );
+
+    println!();
     println!("Outputs: {}", dir.display());
-    println!("Not yet in the demo: identity resolution, indicators, billing, reports.");
+    println!("Not yet in the demo: indicators, billing, reports.");
     Ok(())
 }

@@ -5,6 +5,7 @@ mod bench_link;
 mod config;
 mod demo;
 mod ingest_cmd;
+mod link_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Command {
     Synth(SynthArgs),
     /// Receive and process operator feed files (spec feed-format-v1): reports go to the outbox.
     Ingest(ingest_cmd::IngestArgs),
+    /// Identity resolution: one national person id behind the operators' beneficiary ids.
+    Link(link_cmd::LinkArgs),
     /// Sweep DATA_DIR/inbox/L{ll}/ once: process every settled file and remove it from the inbox.
     Sweep {
         /// Seconds a file must be unchanged before it is taken (uploads in progress wait).
@@ -146,6 +149,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo => demo::run(&settings),
+        Command::Link(a) => link_cmd::run(&open_store(&settings)?, &a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
         Command::Pull {

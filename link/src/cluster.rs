@@ -35,6 +35,8 @@ pub struct Refusals {
     pub analyst_apart: u64,
     pub chaining: u64,
     pub too_large: u64,
+    /// Matched pairs set aside by the look-alike rule (see `engine::is_lookalike`).
+    pub lookalike: u64,
 }
 
 impl Refusals {
@@ -180,5 +182,118 @@ impl<'a> Clusters<'a> {
             .collect();
         groups.sort_unstable_by_key(|g| g[0]);
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{Field, PATTERNS};
+    use crate::record::IdentityFields;
+    use cep_domain::Sex;
+    use chrono::NaiveDate;
+
+    /// A model where agreeing on a field is evidence for, disagreeing evidence against.
+    fn model() -> Model {
+        let m: Vec<Vec<f64>> = Field::ALL
+            .iter()
+            .map(|f| {
+                let mut v = vec![0.01; f.levels()];
+                v[0] = 1.0 - 0.01 * (f.levels() - 1) as f64;
+                v
+            })
+            .collect();
+        let u: Vec<Vec<f64>> = Field::ALL
+            .iter()
+            .map(|f| {
+                let mut v = vec![0.01; f.levels()];
+                v[f.levels() - 1] = 1.0 - 0.01 * (f.levels() - 1) as f64;
+                v
+            })
+            .collect();
+        let mut candidates = vec![0u64; PATTERNS];
+        candidates[0] = 1;
+        let mut model = Model::estimate(&candidates, &candidates, &candidates, 1e6, None);
+        model.m = m;
+        model.u = u;
+        model.lambda = 0.01;
+        model.with_weights()
+    }
+
+    fn claire(birth: Option<(i32, u32, u32)>, nir: Option<&str>) -> Features {
+        living(birth, nir, None, None)
+    }
+
+    fn living(
+        birth: Option<(i32, u32, u32)>,
+        nir: Option<&str>,
+        email: Option<&str>,
+        code_postal: Option<&str>,
+    ) -> Features {
+        Features::of(&IdentityFields {
+            email: email.map(Into::into),
+            code_postal: code_postal.map(Into::into),
+            nom: Some("MARTIN".into()),
+            prenom: Some("Claire".into()),
+            sexe: Some(Sex::Woman),
+            date_naissance: birth.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+            nir: nir.map(Into::into),
+            ..Default::default()
+        })
+    }
+
+    /// Anti-chaining: A ~ B and B ~ C (B has only the names), but A and C disagree on the
+    /// birth date, e-mail and address, so C stays out.
+    #[test]
+    fn a_third_record_cannot_chain_two_different_people() {
+        let f = vec![
+            living(Some((1980, 5, 3)), None, Some("a@x.fr"), Some("75011")),
+            claire(None, None),
+            living(Some((1991, 11, 27)), None, Some("c@x.fr"), Some("69003")),
+        ];
+        let model = model();
+        let apart = HashSet::new();
+        let mut c = Clusters::singletons(&f, &apart);
+        assert!(model.weight(compare(&f[0], &f[1])) > 0.0);
+        assert!(model.weight(compare(&f[1], &f[2])) > 0.0);
+        assert!(model.weight(compare(&f[0], &f[2])) < -4.0);
+        assert_eq!(c.try_merge(0, 1, &model, -4.0), Ok(true));
+        assert_eq!(c.try_merge(1, 2, &model, -4.0), Err(Refusal::Chaining));
+        assert_eq!(c.into_groups(), vec![vec![0, 1], vec![2]]);
+    }
+
+    /// The NIR rule: two different valid NIRs never share a cluster, even through a third
+    /// record without NIR, and even when forced.
+    #[test]
+    fn two_valid_nirs_never_merge() {
+        let a = cep_domain::Nir::with_key("2800575056123").unwrap();
+        let b = cep_domain::Nir::with_key("2800575056124").unwrap();
+        let f = vec![
+            claire(Some((1980, 5, 3)), Some(a.as_str())),
+            claire(Some((1980, 5, 3)), None),
+            claire(Some((1980, 5, 3)), Some(b.as_str())),
+        ];
+        let model = model();
+        let apart = HashSet::new();
+        let mut c = Clusters::singletons(&f, &apart);
+        assert_eq!(c.try_merge(0, 1, &model, -4.0), Ok(true));
+        assert_eq!(c.try_merge(1, 2, &model, -4.0), Err(Refusal::NirConflict));
+        assert_eq!(c.force(0, 2), Err(Refusal::NirConflict));
+        assert_eq!(c.into_groups(), vec![vec![0, 1], vec![2]]);
+    }
+
+    /// An analyst's "not same" holds against the strongest match.
+    #[test]
+    fn analyst_apart_holds() {
+        let f = vec![
+            claire(Some((1980, 5, 3)), None),
+            claire(Some((1980, 5, 3)), None),
+        ];
+        let apart: HashSet<(u32, u32)> = [(0, 1)].into();
+        let mut c = Clusters::singletons(&f, &apart);
+        assert_eq!(
+            c.try_merge(0, 1, &model(), -4.0),
+            Err(Refusal::AnalystApart)
+        );
     }
 }

@@ -300,7 +300,7 @@ fn place_level(a: &Features, b: &Features) -> u8 {
 pub fn compare(a: &Features, b: &Features) -> Comparison {
     let mut surname = surname_level(&a.surnames, &b.surnames);
     let mut first = first_level(a, b);
-    if surname.saturating_add(first) >= 4 && surname != MISSING && first != MISSING {
+    if surname.saturating_add(first) >= 3 && surname != MISSING && first != MISSING {
         let (s, f) = crossed_levels(a, b);
         if s != MISSING && f != MISSING && s + f < surname + first {
             (surname, first) = (s, f);

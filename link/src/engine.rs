@@ -3,7 +3,7 @@
 
 use crate::block::{self, BlockStats, KeyIndex};
 use crate::cluster::{Clusters, Refusals, ordered};
-use crate::compare::{PATTERNS, compare};
+use crate::compare::{Comparison, Field, PATTERNS, compare};
 use crate::model::Model;
 use crate::record::Features;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -135,10 +135,31 @@ pub fn estimate(
     }
     let proven_total = same.iter().sum();
     let n = features.len() as f64;
+    let reference = (features.len() < crate::model::MIN_RECORDS
+        || proven_total < crate::model::KNOWN_ENOUGH)
+        .then(Model::reference)
+        .flatten();
     (
-        Model::estimate(&candidates, &same, &random_counts, n * (n - 1.0) / 2.0),
+        Model::estimate(
+            &candidates,
+            &same,
+            &random_counts,
+            n * (n - 1.0) / 2.0,
+            reference.as_ref(),
+        ),
         proven_total,
     )
+}
+
+/// The look-alike rule: same surname (or one typing error apart) and birth date but clearly
+/// different first names (level
+/// 3: not equal, not one typing error apart, not close) is the pattern of twins and of
+/// namesakes born the same day. The model's fields are not independent for them — surname,
+/// birth date and address agree *together* — so its weights overstate the evidence, and more
+/// so the smaller the store (its prior odds are higher). Such pairs are never matched on
+/// scores; a valid NIR or an analyst's decision still links them.
+pub fn is_lookalike(c: Comparison) -> bool {
+    c.level(Field::Surname) <= 1 && c.level(Field::Birth) == 0 && c.level(Field::FirstName) == 3
 }
 
 /// Clusters a set of pairs: analysts' "same" first, then pairs a valid NIR proves, then
@@ -170,8 +191,14 @@ fn cluster<'a>(
             }
             Some(false) => {}
             None => {
-                let w = model.weight(crate::compare::Comparison::from_pattern(p as usize));
-                if w >= settings.match_weight {
+                let c = Comparison::from_pattern(p as usize);
+                let w = model.weight(c);
+                if w < settings.match_weight {
+                    continue;
+                }
+                if is_lookalike(c) {
+                    stats.refusals.lookalike += 1;
+                } else {
                     edges.push((w, a, b));
                 }
             }

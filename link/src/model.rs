@@ -24,6 +24,9 @@ pub struct Model {
     pub iterations: u32,
     /// Candidate pairs the model was estimated on.
     pub trained_on_pairs: u64,
+    /// Where m and u come from.
+    #[serde(default)]
+    pub source: String,
     #[serde(skip)]
     weights: Vec<f32>,
 }
@@ -33,6 +36,9 @@ pub struct Model {
 /// and address) pull m towards them — conditional independence does not hold for them — so
 /// the directly observed m is preferred whenever there is enough of it.
 pub const KNOWN_ENOUGH: u64 = 100;
+
+/// Fewer records than this and u from random pairs is too thin: the reference model is used.
+pub const MIN_RECORDS: usize = 20_000;
 
 /// Level frequencies with half a pair added to every level (additive smoothing), so that a
 /// level never seen in the sample weighs what one observation would, not infinity.
@@ -79,11 +85,26 @@ impl Model {
     /// matches among *all* pairs (pairs that share no blocking key are taken as
     /// non-matches), is found by EM over the candidate pairs. The weights are therefore those
     /// of any pair, whichever key made it a candidate.
-    pub fn estimate(candidates: &[u64], same: &[u64], random: &[u64], all_pairs: f64) -> Model {
+    ///
+    /// With `reference` (a store too small to estimate from, see [`Model::reference`]), m and u
+    /// are the reference's and only λ is estimated here.
+    pub fn estimate(
+        candidates: &[u64],
+        same: &[u64],
+        random: &[u64],
+        all_pairs: f64,
+        reference: Option<&Model>,
+    ) -> Model {
         assert_eq!(candidates.len(), PATTERNS);
         let as_f64 = |v: &[u64]| v.iter().map(|&n| n as f64).collect::<Vec<f64>>();
-        let known: u64 = same.iter().sum();
-        let mut m = if known >= 50 {
+        let known: u64 = if reference.is_some() {
+            KNOWN_ENOUGH
+        } else {
+            same.iter().sum()
+        };
+        let mut m = if let Some(r) = reference {
+            r.m.clone()
+        } else if known >= 50 {
             smoothed(frequencies(&as_f64(same)))
         } else {
             // Too few known matches: start from "matches mostly agree".
@@ -96,9 +117,14 @@ impl Model {
                 })
                 .collect()
         };
-        // Known matches agree on the NIR body by construction: start it like the others.
-        m[Field::NirBody as usize] = vec![0.95, 0.05];
-        let u = smoothed(frequencies(&as_f64(random)));
+        let u = match reference {
+            Some(r) => r.u.clone(),
+            None => {
+                // Known matches agree on the NIR body by construction: start it like the others.
+                m[Field::NirBody as usize] = vec![0.95, 0.05];
+                smoothed(frequencies(&as_f64(random)))
+            }
+        };
         let counts = as_f64(candidates);
         let total: f64 = counts.iter().sum();
         let all_pairs = all_pairs.max(total).max(1.0);
@@ -153,9 +179,26 @@ impl Model {
             lambda,
             iterations,
             trained_on_pairs: total as u64,
+            source: if reference.is_some() {
+                "reference m and u, λ estimated here".into()
+            } else if known >= KNOWN_ENOUGH {
+                "estimated here".into()
+            } else {
+                "estimated here, m by EM (few NIR-proven pairs)".into()
+            },
             weights: vec![],
         }
         .with_weights()
+    }
+
+    /// The reference model shipped with the service: m and u estimated by `cep bench link
+    /// --save-model` on a generated national-scale set (1 million operator persons). Used by
+    /// stores too small to estimate their own (fewer than [`MIN_RECORDS`] records or
+    /// [`KNOWN_ENOUGH`] NIR-proven pairs): the demo, tests, the first weeks of a deployment.
+    pub fn reference() -> Option<Model> {
+        serde_json::from_str::<Option<Model>>(include_str!("../data/reference-model.json"))
+            .expect("the shipped reference model is valid JSON")
+            .map(Model::with_weights)
     }
 
     /// Fills the weight table (after deserialising).
@@ -232,7 +275,7 @@ mod tests {
         random[Comparison([3, 3, 0, 1, 1, 1, MISSING, MISSING]).pattern()] = 100;
         random[Comparison([1, 3, 3, 0, 1, 2, MISSING, MISSING]).pattern()] = 100;
         random[Comparison([3, 1, 2, 0, 1, 2, MISSING, MISSING]).pattern()] = 100;
-        let model = Model::estimate(&candidates, &vec![0; PATTERNS], &random, 1e6);
+        let model = Model::estimate(&candidates, &vec![0; PATTERNS], &random, 1e6, None);
         // 1,000 matches among a million pairs.
         assert!(
             (model.lambda / 1e-3 - 1.0).abs() < 0.05,

@@ -339,6 +339,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    link_runs (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        mode -> Text,
+        records -> BigInt,
+        new_records -> BigInt,
+        candidate_pairs -> BigInt,
+        matched_pairs -> BigInt,
+        ids_changed -> BigInt,
+        model -> Text,
+    }
+}
+
+diesel::table! {
+    link_events (id) {
+        id -> BigInt,
+        run_id -> BigInt,
+        kind -> Text,
+        national_person_id -> Text,
+        other_national_person_id -> Text,
+        records -> BigInt,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    link_decisions (id) {
+        id -> BigInt,
+        operator_person_a -> BigInt,
+        operator_person_b -> BigInt,
+        same -> Bool,
+        decided_by -> Text,
+        reason -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(identity_records -> operator_persons (operator_person_id));
 diesel::joinable!(dossiers -> operator_persons (operator_person_id));
 diesel::joinable!(fiches -> dossiers (dossier_id));
@@ -349,6 +388,7 @@ diesel::joinable!(complaints -> receipts (receipt_id));
 diesel::joinable!(means -> receipts (receipt_id));
 diesel::joinable!(consumption_refs -> dossiers (dossier_id));
 diesel::joinable!(processing_reports -> receipts (receipt_id));
+diesel::joinable!(link_events -> link_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     operators,
@@ -371,4 +411,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consumption_refs,
     processing_reports,
     pull_cursors,
+    link_runs,
+    link_events,
+    link_decisions,
 );

@@ -3,6 +3,7 @@
 pub mod buyer;
 pub mod dossiers;
 pub mod ingest;
+pub mod link;
 pub mod receipts;
 
 use chrono::NaiveDateTime;

@@ -1,0 +1,244 @@
+//! Linking runs against a real store (SQLite and PostgreSQL): stable ids across incremental
+//! runs, analysts' decisions surviving re-runs, the NIR rule, the export.
+
+use cep_link::run::{Mode, decide, run};
+use cep_link::{LinkError, Settings};
+use cep_store::models::dossiers::NewIdentityRecord;
+use cep_store::models::ingest::{NewPerson, insert_identities, insert_persons};
+use cep_store::models::link::{LinkEvent, linkage};
+use cep_store::models::now_utc;
+use cep_store::testing::{TestDb, each_backend};
+use cep_synth::{PeopleConfig, PersonRecord, people};
+use std::collections::HashMap;
+
+fn add(db: &TestDb, records: &[PersonRecord]) {
+    let mut conn = db.store.conn().unwrap();
+    let persons: Vec<NewPerson> = records
+        .iter()
+        .map(|r| NewPerson {
+            lot: r.lot.to_string(),
+            identifiant_beneficiaire: r.identifiant_beneficiaire.clone(),
+            first_seen_at: now_utc(),
+        })
+        .collect();
+    let ids = insert_persons(&mut conn, &persons).unwrap();
+    let identities: Vec<NewIdentityRecord> = records
+        .iter()
+        .zip(ids)
+        .map(|(r, id)| NewIdentityRecord {
+            operator_person_id: id,
+            identity_hash: format!("h{id}"),
+            nom: Some(r.nom.clone()),
+            nom_usage: r.nom_usage.clone(),
+            prenom: Some(r.prenom.clone()),
+            sexe: Some(r.sexe.code().to_owned()),
+            date_naissance: Some(r.date_naissance),
+            nir: r.nir.clone(),
+            adresse_numero: None,
+            adresse_type_voie: None,
+            adresse_voie: None,
+            adresse_commune: Some(r.commune.clone()),
+            adresse_code_postal: Some(r.code_postal.clone()),
+            email: Some(r.email.clone()),
+            telephone: None,
+            first_seen_at: now_utc(),
+        })
+        .collect();
+    insert_identities(&mut conn, &identities).unwrap();
+}
+
+/// (lot, identifiant) → national person id.
+fn ids(db: &TestDb) -> HashMap<(String, String), String> {
+    linkage(&mut db.store.conn().unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(l, i, p)| ((l, i), p.expect("every operator person is linked")))
+        .collect()
+}
+
+fn key(r: &PersonRecord) -> (String, String) {
+    (r.lot.to_string(), r.identifiant_beneficiaire.clone())
+}
+
+/// Same true person ⇔ same national id, on this set.
+fn agree_with_truth(
+    records: &[PersonRecord],
+    ids: &HashMap<(String, String), String>,
+) -> (usize, usize) {
+    let (mut wrong_merges, mut missed) = (0, 0);
+    for (i, a) in records.iter().enumerate() {
+        for b in &records[i + 1..] {
+            let same_id = ids[&key(a)] == ids[&key(b)];
+            match (a.person == b.person, same_id) {
+                (false, true) => wrong_merges += 1,
+                (true, false) => missed += 1,
+                _ => {}
+            }
+        }
+    }
+    (wrong_merges, missed)
+}
+
+#[test]
+fn incremental_runs_keep_ids_and_attach_new_records() {
+    each_backend(|db| {
+        let all = people(&PeopleConfig::new(5, 1_600));
+        // A later day brings the second and third operators' records of the second half of
+        // the persons: records of persons already known, and nothing else.
+        let half = all[800].person;
+        let mut seen = std::collections::HashSet::new();
+        let (later, first): (Vec<PersonRecord>, Vec<PersonRecord>) = all
+            .iter()
+            .cloned()
+            .partition(|r| !seen.insert(r.person) && r.person >= half);
+        let (first, later) = (&first[..], &later[..]);
+        assert!(later.len() > 50, "{} later records", later.len());
+        add(db, first);
+        let s = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
+        assert_eq!(s.mode, Mode::Full, "the first run is a full one");
+        assert_eq!(s.ids_changed, first.len());
+        let before = ids(db);
+        let (wrong, missed) = agree_with_truth(first, &before);
+        assert!(
+            wrong <= 1 && missed <= 3,
+            "{wrong} wrong merges, {missed} missed pairs"
+        );
+
+        // A later day: new records, some of persons already known.
+        add(db, later);
+        let s = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
+        assert_eq!(s.mode, Mode::Incremental);
+        assert_eq!(s.relinked, later.len());
+        let after = ids(db);
+        let events = LinkEvent::list(&mut db.store.conn().unwrap(), None).unwrap();
+        if events.is_empty() {
+            for (k, id) in &before {
+                assert_eq!(
+                    &after[k], id,
+                    "{k:?} changed id although nothing related arrived"
+                );
+            }
+        }
+        // New records of known persons got the known person's id.
+        let known: HashMap<u32, &String> =
+            first.iter().map(|r| (r.person, &before[&key(r)])).collect();
+        let mut attached = 0;
+        for r in later {
+            if let Some(id) = known.get(&r.person) {
+                attached += usize::from(&after[&key(r)] == *id);
+            }
+        }
+        assert!(
+            attached >= later.len() * 95 / 100,
+            "{attached} of {} later records joined their known person",
+            later.len()
+        );
+        let (wrong, missed) = agree_with_truth(&all, &after);
+        assert!(
+            wrong <= 2 && missed <= 5,
+            "{wrong} wrong merges, {missed} missed pairs"
+        );
+
+        // Running again with nothing new changes nothing.
+        let s = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
+        assert_eq!((s.relinked, s.ids_changed), (0, 0));
+        // A full run re-estimates the model and keeps every id of an unchanged cluster.
+        let s = run(&db.store, Mode::Full, &Settings::default()).unwrap();
+        assert_eq!(s.ids_changed, 0, "same data, same clusters, same ids");
+        assert_eq!(ids(db), after);
+    });
+}
+
+fn pair(db: &TestDb) -> (PersonRecord, PersonRecord) {
+    // One person recorded by two operators, and nobody else.
+    let records = people(&PeopleConfig {
+        several_lots: 1.0,
+        twins: 0.0,
+        homonyms: 0.0,
+        ..PeopleConfig::new(3, 2)
+    });
+    let (a, b) = (records[0].clone(), records[1].clone());
+    assert_eq!(a.person, b.person);
+    add(db, &[a.clone(), b.clone()]);
+    (a, b)
+}
+
+#[test]
+fn an_analysts_decision_survives_every_later_run() {
+    each_backend(|db| {
+        let (a, b) = pair(db);
+        run(&db.store, Mode::Full, &Settings::default()).unwrap();
+        assert_eq!(
+            ids(db)[&key(&a)],
+            ids(db)[&key(&b)],
+            "the generator's pair is linked"
+        );
+
+        let (ka, kb) = (key(&a), key(&b));
+        decide(
+            &db.store,
+            (&ka.0, &ka.1),
+            (&kb.0, &kb.1),
+            false,
+            "analyste",
+            "homonymes vérifiés",
+        )
+        .unwrap();
+        let s = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
+        assert_eq!(s.splits, 1);
+        let split = ids(db);
+        assert_ne!(split[&ka], split[&kb]);
+        for mode in [Mode::Incremental, Mode::Full, Mode::Incremental] {
+            run(&db.store, mode, &Settings::default()).unwrap();
+            assert_eq!(ids(db), split, "{mode:?} run keeps the decision");
+        }
+        let events = LinkEvent::list(&mut db.store.conn().unwrap(), Some(&split[&kb])).unwrap();
+        assert!(events.iter().any(|e| e.kind == "split"), "{events:?}");
+
+        // Changing one's mind: the latest decision holds.
+        decide(
+            &db.store,
+            (&kb.0, &kb.1),
+            (&ka.0, &ka.1),
+            true,
+            "analyste",
+            "erreur corrigée",
+        )
+        .unwrap();
+        let s = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
+        assert_eq!(s.merges, 1);
+        assert_eq!(ids(db)[&ka], ids(db)[&kb]);
+        run(&db.store, Mode::Full, &Settings::default()).unwrap();
+        assert_eq!(ids(db)[&ka], ids(db)[&kb]);
+    });
+}
+
+#[test]
+fn two_valid_nirs_cannot_be_declared_the_same_and_unknown_ids_are_refused() {
+    let db = TestDb::sqlite();
+    let records = people(&PeopleConfig {
+        several_lots: 0.0,
+        twins: 0.0,
+        homonyms: 0.0,
+        ..PeopleConfig::new(9, 400)
+    });
+    let with_nir: Vec<PersonRecord> = records
+        .into_iter()
+        .filter(|r| {
+            r.nir
+                .as_ref()
+                .is_some_and(|n| cep_domain::Nir::parse(n).is_ok())
+                && r.corruptions.is_empty()
+        })
+        .take(2)
+        .collect();
+    assert_eq!(with_nir.len(), 2);
+    add(&db, &with_nir);
+    let (ka, kb) = (key(&with_nir[0]), key(&with_nir[1]));
+    let err = decide(&db.store, (&ka.0, &ka.1), (&kb.0, &kb.1), true, "a", "b").unwrap_err();
+    assert!(matches!(err, LinkError::NirConflict { .. }), "{err}");
+    let err = decide(&db.store, (&ka.0, &ka.1), ("07", "nobody"), false, "a", "b").unwrap_err();
+    assert!(matches!(err, LinkError::UnknownPerson { .. }), "{err}");
+    let err = decide(&db.store, (&ka.0, &ka.1), (&ka.0, &ka.1), false, "a", "b").unwrap_err();
+    assert!(matches!(err, LinkError::SamePerson), "{err}");
+}

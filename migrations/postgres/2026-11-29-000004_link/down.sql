@@ -1,0 +1,3 @@
+DROP TABLE link_decisions;
+DROP TABLE link_events;
+DROP TABLE link_runs;

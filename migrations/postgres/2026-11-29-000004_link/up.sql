@@ -1,0 +1,36 @@
+-- Identity resolution (issue 5): runs with the model they used, the merges and splits of
+-- national person ids, and analysts' decisions that every later run respects.
+CREATE TABLE link_runs (
+    id              BIGSERIAL PRIMARY KEY,
+    started_at      TIMESTAMP NOT NULL,
+    finished_at     TIMESTAMP NOT NULL,
+    mode            TEXT NOT NULL,        -- full | incremental
+    records         BIGINT NOT NULL,      -- operator persons considered
+    new_records     BIGINT NOT NULL,      -- of which without a national id before the run
+    candidate_pairs BIGINT NOT NULL,
+    matched_pairs   BIGINT NOT NULL,
+    ids_changed     BIGINT NOT NULL,      -- operator persons whose national id was set or changed
+    model           TEXT NOT NULL         -- the Fellegi-Sunter parameters (JSON)
+);
+
+CREATE TABLE link_events (
+    id                       BIGSERIAL PRIMARY KEY,
+    run_id                   BIGINT NOT NULL REFERENCES link_runs (id),
+    kind                     TEXT NOT NULL,  -- merge | split
+    national_person_id       TEXT NOT NULL,  -- the id kept (merge) or left (split)
+    other_national_person_id TEXT NOT NULL,  -- the id absorbed (merge) or created (split)
+    records                  BIGINT NOT NULL,
+    reason                   TEXT NOT NULL
+);
+CREATE INDEX link_events_person ON link_events (national_person_id);
+
+CREATE TABLE link_decisions (
+    id                 BIGSERIAL PRIMARY KEY,
+    operator_person_a  BIGINT NOT NULL REFERENCES operator_persons (id),
+    operator_person_b  BIGINT NOT NULL REFERENCES operator_persons (id),
+    same               BOOLEAN NOT NULL,
+    decided_by         TEXT NOT NULL,
+    reason             TEXT NOT NULL,
+    decided_at         TIMESTAMP NOT NULL
+);
+CREATE INDEX link_decisions_pair ON link_decisions (operator_person_a, operator_person_b);
