@@ -42,10 +42,14 @@ enum Command {
     /// Identity resolution: one national person id behind the operators' beneficiary ids.
     Link(link_cmd::LinkArgs),
     /// Sweep DATA_DIR/inbox/L{ll}/ once: process every settled file and remove it from the inbox.
+    /// Then links the new beneficiaries (`cep link`) unless --no-link.
     Sweep {
         /// Seconds a file must be unchanged before it is taken (uploads in progress wait).
         #[arg(long, default_value_t = 60)]
         settle: u64,
+        /// Do not run identity resolution after the files are processed.
+        #[arg(long)]
+        no_link: bool,
     },
     /// Pull one lot's feed from its operator's endpoint (spec §1), resuming from the saved cursor.
     Pull {
@@ -176,9 +180,9 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Sweep { settle } => {
+        Command::Sweep { settle, no_link } => {
             let store = open_store(&settings)?;
-            let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);
+            let ingestor = cep_ingest::Ingestor::new(store.clone(), &settings.data_dir);
             let inbox = settings.data_dir.join("inbox");
             let sweep = ingestor
                 .sweep_inbox(&inbox, std::time::Duration::from_secs(settle))
@@ -193,6 +197,14 @@ fn run(cli: Cli) -> Result<()> {
                 sweep.waiting,
                 ingestor.outbox().display()
             );
+            if !no_link && !sweep.reports.is_empty() {
+                let summary = cep_link::run::run(
+                    &store,
+                    cep_link::Mode::Incremental,
+                    &cep_link::Settings::default(),
+                )?;
+                link_cmd::print_summary(&summary);
+            }
             Ok(())
         }
         Command::Ingest(a) => {

@@ -325,7 +325,6 @@ fn ineligible_status_is_a_warning_on_uo1_and_uo0() {
 #[test]
 fn concurrent_cep_once_persons_are_linked() {
     on_each(|env| {
-        use diesel::prelude::*;
         let mut other = set(fiche("01"), "numero_dossier", "IF250301000001");
         other.insert("region_lot", "01".into());
         other.insert("reference_bc", "2025-Lot01-UO01-01-00001".into());
@@ -335,12 +334,17 @@ fn concurrent_cep_once_persons_are_linked() {
         assert_eq!(codes(&r), Vec::<&str>::new());
         let r = env.dossiers("08", &csv(&[fiche("00")]));
         assert_eq!(codes(&r), Vec::<&str>::new());
-        // Identity resolution (issue 5) links both operator persons to one national id.
-        let mut c = env.store.conn().unwrap();
-        diesel::update(cep_store::schema::operator_persons::table)
-            .set(cep_store::schema::operator_persons::national_person_id.eq(Some("N-1")))
-            .execute(&mut c)
+        // Before linking, nothing ties the two operators' beneficiaries together.
+        let uo1 = set(fiche("01"), "numero_dossier", "A7250301000003");
+        let r = env.dossiers(
+            "08",
+            &csv(&[set(uo1, "reference_bc", "2025-Lot08-UO01-01-00003")]),
+        );
+        assert_eq!(codes(&r), Vec::<&str>::new());
+        // Identity resolution (`cep link`) finds them to be one person.
+        let s = cep_link::run::run(&env.store, cep_link::Mode::Incremental, &Default::default())
             .unwrap();
+        assert_eq!(s.persons_several_lots, 1);
         let uo1 = set(fiche("01"), "numero_dossier", "A7250301000002");
         let r = env.dossiers(
             "08",

@@ -49,6 +49,20 @@ fn accuracy_floor_on_generated_people() {
         a.cross_lot.precision >= 0.98 && a.cross_lot.recall >= 0.98,
         "{a:?}"
     );
+    // Twins and homonyms (same surname and birth date, another first name) stay apart.
+    let lookalikes = records.iter().filter(|r| r.lookalike.is_some()).count();
+    let mixed = outcome
+        .groups
+        .iter()
+        .filter(|g| {
+            g.iter().any(|&m| records[m as usize].lookalike.is_some())
+                && g.iter()
+                    .any(|&m| records[m as usize].person != records[g[0] as usize].person)
+        })
+        .count();
+    eprintln!("{mixed} clusters mix one of {lookalikes} look-alike records with another person");
+    assert!(lookalikes > 400);
+    assert!(mixed * 100 <= lookalikes, "{mixed} of {lookalikes}");
     // The linker beats both baselines on cross-lot recall.
     assert!(a.cross_lot.recall > exact.cross_lot.recall);
     assert!(a.cross_lot.recall > nir.cross_lot.recall);
