@@ -7,15 +7,14 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn cep(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_cep"))
+    Command::new(env!("CARGO_BIN_EXE_cep"))
         .env("CEP_DATA_DIR", data)
         .env_remove("CEP_DATABASE_URL")
         .env_remove("CEP_CONFIG")
         .env("CEP_LOG", "warn")
         .args(args)
         .output()
-        .expect("cep runs");
-    out
+        .expect("cep runs")
 }
 
 fn ok(out: Output) -> String {
