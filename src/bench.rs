@@ -161,6 +161,24 @@ fn ingest_into(store: Store, dir: &Path, data: &Path) -> Result<cep_ingest::Proc
     Ok(ingestor.ingest_file(&dir.join(FILE), &sub)?)
 }
 
+/// Runs `body` with the URL of a new database on `server` (e.g.
+/// `postgres://postgres@127.0.0.1:5432`), dropped afterwards whatever happens.
+pub(crate) fn with_scratch_database(
+    server: &str,
+    prefix: &str,
+    body: impl FnOnce(&str) -> Result<()>,
+) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    let server = server.trim_end_matches('/');
+    let name = format!("{prefix}_{}", std::process::id());
+    let mut admin = DatabaseUrl::parse(&format!("{server}/postgres"))?.connect()?;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    let outcome = body(&format!("{server}/{name}"));
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    outcome
+}
+
 pub(crate) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: f64 = status
@@ -232,24 +250,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
 
     if let Some(server) = &args.postgres {
-        let server = server.trim_end_matches('/');
-        let name = format!("cep_bench_{}", std::process::id());
-        let admin = DatabaseUrl::parse(&format!("{server}/postgres"))?;
-        let mut adm = admin.connect()?;
-        use diesel::connection::SimpleConnection;
-        adm.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
-        adm.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        let outcome = (|| -> Result<()> {
-            let url = DatabaseUrl::parse(&format!("{server}/{name}"))?;
-            let store = Store::open_and_migrate(&url, 2)?;
+        with_scratch_database(server, "cep_bench", |url| {
+            let store = Store::open_and_migrate(&DatabaseUrl::parse(url)?, 2)?;
             // Baseline: bare COPY of the same file into an unindexed staging table.
             let cols: Vec<String> = HEADER.split(';').map(|c| format!("{c} text")).collect();
             let mut conn = store.conn()?;
+            use diesel::connection::SimpleConnection;
             conn.batch_execute(&format!("CREATE TABLE bench_staging ({})", cols.join(", ")))?;
             drop(conn);
             let t = Instant::now();
             let status = std::process::Command::new("psql")
-                .arg(format!("{server}/{name}"))
+                .arg(url)
                 .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
                 .arg(format!(
                     "\\copy bench_staging FROM '{}' WITH (FORMAT csv, DELIMITER ';', HEADER true)",
@@ -274,9 +285,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 s / copy
             );
             Ok(())
-        })();
-        adm.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-        outcome?;
+        })?;
     } else {
         println!("  3. PostgreSQL: skipped (give --postgres URL or CEP_BENCH_POSTGRES_URL)");
     }

@@ -21,6 +21,14 @@ pub struct LinkBenchArgs {
     /// Share of persons generated at several operators.
     #[arg(long, default_value_t = 0.15)]
     pub several_lots: f64,
+    /// Also measure `cep link` itself on a store: the records are written to a new SQLite
+    /// database, linked (full run), then the new ones added and linked (incremental run).
+    #[arg(long)]
+    pub store: bool,
+    /// With --store, use a new database on this PostgreSQL server instead of SQLite, e.g.
+    /// postgres://postgres@127.0.0.1:5432 (created and dropped).
+    #[arg(long, requires = "store")]
+    pub postgres: Option<String>,
     /// Write the estimated model (JSON) here: `link/data/reference-model.json` is made this way.
     #[arg(long)]
     pub save_model: Option<std::path::PathBuf>,
@@ -182,9 +190,125 @@ pub fn run(args: &LinkBenchArgs) -> Result<()> {
         println!("  accuracy of the grown index:");
         row("after the incremental run", &after);
     }
+    if args.store {
+        println!(
+            "\nOn a store (`cep link`: reading identities, linking, writing ids and the run):"
+        );
+        match &args.postgres {
+            Some(server) => crate::bench::with_scratch_database(server, "cep_bench_link", |url| {
+                on_store(&cep_store::DatabaseUrl::parse(url)?, old, new)
+            })?,
+            None => {
+                let dir = tempfile::tempdir()?;
+                on_store(
+                    &cep_store::DatabaseUrl::Sqlite(dir.path().join("cep.db")),
+                    old,
+                    new,
+                )?;
+            }
+        }
+    }
     println!(
-        "\nReproduce: cargo run --release -- bench link --records {} --new {} --seed {}",
-        args.records, args.new, args.seed
+        "\nReproduce: cargo run --release -- bench link --records {} --new {} --seed {}{}",
+        args.records,
+        args.new,
+        args.seed,
+        match (&args.postgres, args.store) {
+            (Some(p), _) => format!(" --store --postgres {p}"),
+            (None, true) => " --store".into(),
+            _ => String::new(),
+        }
     );
+    Ok(())
+}
+
+/// Writes operator persons and their identity records as ingestion would.
+fn write_records(store: &cep_store::Store, records: &[PersonRecord]) -> Result<()> {
+    use cep_store::models::dossiers::NewIdentityRecord;
+    use cep_store::models::ingest::{NewPerson, insert_identities, insert_persons};
+    use cep_store::models::now_utc;
+    use diesel::Connection;
+    let mut conn = store.conn()?;
+    for chunk in records.chunks(50_000) {
+        conn.transaction::<_, anyhow::Error, _>(|conn| {
+            let persons: Vec<NewPerson> = chunk
+                .iter()
+                .map(|r| NewPerson {
+                    lot: r.lot.to_string(),
+                    identifiant_beneficiaire: r.identifiant_beneficiaire.clone(),
+                    first_seen_at: now_utc(),
+                })
+                .collect();
+            let ids = insert_persons(conn, &persons)?;
+            let identities: Vec<NewIdentityRecord> = chunk
+                .iter()
+                .zip(ids)
+                .map(|(r, id)| NewIdentityRecord {
+                    operator_person_id: id,
+                    identity_hash: format!("{id}"),
+                    nom: Some(r.nom.clone()),
+                    nom_usage: r.nom_usage.clone(),
+                    prenom: Some(r.prenom.clone()),
+                    sexe: Some(r.sexe.code().to_owned()),
+                    date_naissance: Some(r.date_naissance),
+                    nir: r.nir.clone(),
+                    adresse_numero: None,
+                    adresse_type_voie: None,
+                    adresse_voie: None,
+                    adresse_commune: Some(r.commune.clone()),
+                    adresse_code_postal: Some(r.code_postal.clone()),
+                    email: Some(r.email.clone()),
+                    telephone: None,
+                    first_seen_at: now_utc(),
+                })
+                .collect();
+            insert_identities(conn, &identities)?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn on_store(
+    url: &cep_store::DatabaseUrl,
+    old: &[PersonRecord],
+    new: &[PersonRecord],
+) -> Result<()> {
+    let store = cep_store::Store::open_and_migrate(url, 2)?;
+    let t = Instant::now();
+    write_records(&store, old)?;
+    println!(
+        "  {}: {} records written in {:.1} s (not part of linking)",
+        url.masked(),
+        old.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let s = cep_link::run::run(&store, cep_link::Mode::Full, &Settings::default())?;
+    println!(
+        "  full run: {:.1} s (normalisation {:.1} s, blocking {:.1} s, comparison {:.1} s, model {:.1} s, clustering {:.1} s; the rest is reading and writing); {} ids set",
+        s.seconds,
+        s.stats.seconds_features,
+        s.stats.seconds_blocking,
+        s.stats.seconds_comparing,
+        s.stats.seconds_model,
+        s.stats.seconds_clustering,
+        s.ids_changed
+    );
+    if !new.is_empty() {
+        write_records(&store, new)?;
+        let s = cep_link::run::run(&store, cep_link::Mode::Incremental, &Settings::default())?;
+        println!(
+            "  incremental run, {} new against {}: {:.2} s (target < 2 s; matching alone {:.2} s, the rest is reading every identity and writing); {} ids set, {} merges",
+            new.len(),
+            old.len(),
+            s.seconds,
+            s.stats.seconds_blocking + s.stats.seconds_comparing + s.stats.seconds_clustering,
+            s.ids_changed,
+            s.merges
+        );
+    }
+    if let Some(m) = crate::bench::peak_rss_mib() {
+        println!("  peak RSS of the process so far: {m:.0} MiB");
+    }
     Ok(())
 }

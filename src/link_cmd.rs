@@ -69,7 +69,7 @@ fn beneficiary(s: &str) -> Result<(String, String)> {
 
 pub fn print_summary(s: &RunSummary) {
     println!(
-        "linking run {} ({}): {} operator persons, {} linked in this run, {} ids set or changed, {} merges, {} splits in {:.1} s",
+        "linking run {} ({}): {} operator persons read, {} linked in this run, {} ids set or changed, {} merges, {} splits in {:.1} s",
         s.run_id,
         s.mode.as_str(),
         s.records,

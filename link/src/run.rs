@@ -24,6 +24,8 @@ pub enum LinkError {
     UnknownPerson { lot: String, identifiant: String },
     #[error("a decision needs two different beneficiaries")]
     SamePerson,
+    #[error("the fresh national id {0} is already in use (a 1 in 10^12 chance): run again")]
+    IdCollision(String),
     #[error(
         "{lot_a}/{id_a} and {lot_b}/{id_b} carry two different valid NIRs: they cannot be declared the same person"
     )]
@@ -64,7 +66,10 @@ impl Mode {
 pub struct RunSummary {
     pub run_id: i64,
     pub mode: Mode,
+    /// Operator persons read: all of them in a full run; in an incremental run, those linked
+    /// and the persons they were compared with.
     pub records: usize,
+    /// Operator persons linked by this run.
     pub relinked: usize,
     pub ids_changed: usize,
     pub merges: usize,
@@ -139,13 +144,78 @@ fn fresh_id(taken: &mut HashSet<String>, counter: &mut u64) -> String {
     }
 }
 
+/// The records of a run in order: those whose person is kept first (incremental runs), then
+/// those to link.
+struct Selection {
+    kept: Vec<LinkSource>,
+    to_link: Vec<LinkSource>,
+}
+
+/// Incremental selection: operator persons without an id and the persons an analyst decided on
+/// since `since`, to link; and, to link them against, only the persons holding one of their
+/// blocking keys (every member of each, for the chaining check) — not the whole store.
+fn select_incremental(
+    conn: &mut DbConnection,
+    decisions: &[LinkDecision],
+    since: chrono::NaiveDateTime,
+    threads: usize,
+) -> Result<(Selection, Vec<Features>), LinkError> {
+    let mut to_link: HashSet<i64> = rows::unlinked(conn)?.into_iter().collect();
+    let touched: Vec<i64> = decisions
+        .iter()
+        .filter(|d| d.decided_at >= since)
+        .flat_map(|d| [d.operator_person_a, d.operator_person_b])
+        .collect();
+    if !touched.is_empty() {
+        let persons: Vec<String> = rows::link_sources_of(conn, &touched)?
+            .into_iter()
+            .filter_map(|s| s.national_person_id)
+            .collect();
+        to_link.extend(touched);
+        to_link.extend(rows::members_of(conn, &persons)?);
+    }
+    let to_link = rows::link_sources_of(conn, &to_link.into_iter().collect::<Vec<_>>())?;
+    let new_features = features_of(&to_link.iter().collect::<Vec<_>>(), threads);
+    let mut keys: Vec<i64> = new_features
+        .iter()
+        .flat_map(crate::block::keys)
+        .map(|k| k as i64)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let holders = rows::key_holders(conn, &keys)?;
+    let mut per_key: HashMap<i64, usize> = HashMap::new();
+    for (k, _) in &holders {
+        *per_key.entry(*k).or_default() += 1;
+    }
+    let linking: HashSet<i64> = to_link.iter().map(|s| s.operator_person_id).collect();
+    let candidates: Vec<i64> = holders
+        .iter()
+        .filter(|(k, p)| per_key[k] <= crate::block::MAX_BLOCK && !linking.contains(p))
+        .map(|(_, p)| *p)
+        .collect();
+    let persons: Vec<String> = rows::link_sources_of(conn, &candidates)?
+        .into_iter()
+        .filter_map(|s| s.national_person_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let members: Vec<i64> = rows::members_of(conn, &persons)?
+        .into_iter()
+        .filter(|p| !linking.contains(p))
+        .collect();
+    let kept = rows::link_sources_of(conn, &members)?;
+    let mut features = features_of(&kept.iter().collect::<Vec<_>>(), threads);
+    features.extend(new_features);
+    Ok((Selection { kept, to_link }, features))
+}
+
 /// Links the store's operator persons.
 pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary, LinkError> {
     let started = Instant::now();
     let started_at = now_utc();
     let mut conn = store.conn()?;
     let conn: &mut DbConnection = &mut conn;
-    let sources = rows::link_sources(conn)?;
     let latest = LinkRun::latest(conn)?;
     let model = match &latest {
         Some(r) => Some(
@@ -156,55 +226,26 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
         None => None,
     };
     let decisions_in_force = LinkDecision::in_force(conn)?;
-    let mode = if model.is_none() || sources.iter().all(|s| s.national_person_id.is_none()) {
-        Mode::Full
-    } else {
-        mode
-    };
-
-    // Records to link again in an incremental run: those without an id, and every member of
-    // a person an analyst decided on since the last run.
-    let mut relink: HashSet<i64> = sources
-        .iter()
-        .filter(|s| s.national_person_id.is_none())
-        .map(|s| s.operator_person_id)
-        .collect();
-    if let (Mode::Incremental, Some(last)) = (mode, &latest) {
-        let touched: HashSet<i64> = decisions_in_force
-            .iter()
-            .filter(|d| d.decided_at >= last.started_at)
-            .flat_map(|d| [d.operator_person_a, d.operator_person_b])
-            .collect();
-        let persons: HashSet<&str> = sources
-            .iter()
-            .filter(|s| touched.contains(&s.operator_person_id))
-            .filter_map(|s| s.national_person_id.as_deref())
-            .collect();
-        relink.extend(
-            sources
-                .iter()
-                .filter(|s| {
-                    touched.contains(&s.operator_person_id)
-                        || s.national_person_id
-                            .as_deref()
-                            .is_some_and(|p| persons.contains(p))
-                })
-                .map(|s| s.operator_person_id),
-        );
-    }
-    // Order: kept records first, then the ones to link.
-    let ordered: Vec<&LinkSource> = match mode {
-        Mode::Full => sources.iter().collect(),
-        Mode::Incremental => sources
-            .iter()
-            .filter(|s| !relink.contains(&s.operator_person_id))
-            .chain(
-                sources
-                    .iter()
-                    .filter(|s| relink.contains(&s.operator_person_id)),
+    let (mode, selection, features) = match (&latest, mode) {
+        (Some(last), Mode::Incremental) => {
+            let (sel, f) =
+                select_incremental(conn, &decisions_in_force, last.started_at, settings.threads)?;
+            (Mode::Incremental, sel, f)
+        }
+        _ => {
+            let all = rows::link_sources(conn)?;
+            let f = features_of(&all.iter().collect::<Vec<_>>(), settings.threads);
+            (
+                Mode::Full,
+                Selection {
+                    kept: vec![],
+                    to_link: all,
+                },
+                f,
             )
-            .collect(),
+        }
     };
+    let ordered: Vec<&LinkSource> = selection.kept.iter().chain(&selection.to_link).collect();
     let position: HashMap<i64, u32> = ordered
         .iter()
         .enumerate()
@@ -219,14 +260,24 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
             decisions.add(a, b, d.same);
         }
     }
-    let features = features_of(&ordered, settings.threads);
     let seconds_features = started.elapsed().as_secs_f64();
+    let keys_of_linked: Vec<(i64, i64)> = selection
+        .to_link
+        .iter()
+        .zip(&features[selection.kept.len()..])
+        .flat_map(|(s, f)| {
+            crate::block::keys(f)
+                .into_iter()
+                .map(move |k| (k as i64, s.operator_person_id))
+        })
+        .collect();
     let outcome = match mode {
         Mode::Full => engine::link_all(&features, None, &decisions, settings),
         Mode::Incremental => {
-            let kept = ordered.len() - relink.len();
+            let kept = selection.kept.len();
             let mut labels_of: HashMap<&str, u32> = HashMap::new();
-            let labels: Vec<u32> = ordered[..kept]
+            let labels: Vec<u32> = selection
+                .kept
                 .iter()
                 .map(|s| {
                     let next = labels_of.len() as u32;
@@ -250,13 +301,20 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
     stats.seconds_features = seconds_features;
 
     let old = |i: u32| ordered[i as usize].national_person_id.as_deref();
-    let mut taken: HashSet<String> = sources
+    let mut taken: HashSet<String> = ordered
         .iter()
         .filter_map(|s| s.national_person_id.clone())
         .collect();
     let mut counter = 0u64;
-    let (assigned, changes) =
-        engine::assign_ids(&outcome.groups, old, |_| fresh_id(&mut taken, &mut counter));
+    let mut fresh = Vec::new();
+    let (assigned, changes) = engine::assign_ids(&outcome.groups, old, |_| {
+        let id = fresh_id(&mut taken, &mut counter);
+        fresh.push(id.clone());
+        id
+    });
+    if let Some(id) = rows::ids_in_use(conn, &fresh)?.into_iter().next() {
+        return Err(LinkError::IdCollision(id));
+    }
     let changed: Vec<(i64, String)> = assigned
         .into_iter()
         .filter(|(i, id)| old(*i) != Some(id.as_str()))
@@ -265,92 +323,77 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
 
     let model_json =
         serde_json::to_string(&outcome.model).expect("a model always serialises to JSON");
-    let summary_counts = (
-        changes
-            .iter()
-            .filter(|c| matches!(c, IdChange::Merged { .. }))
-            .count(),
-        changes
-            .iter()
-            .filter(|c| matches!(c, IdChange::Split { .. }))
-            .count(),
-    );
+    let merges = changes
+        .iter()
+        .filter(|c| matches!(c, IdChange::Merged { .. }))
+        .count();
     let run_id = conn.transaction::<_, LinkError, _>(|conn| {
         rows::set_national_ids(conn, &changed)?;
+        rows::replace_keys(conn, &keys_of_linked, mode == Mode::Full)?;
         let run_id = LinkRun {
             id: 0,
             started_at,
             finished_at: now_utc(),
             mode: mode.as_str().to_owned(),
-            records: sources.len() as i64,
-            new_records: relink.len() as i64,
+            records: ordered.len() as i64,
+            new_records: selection.to_link.len() as i64,
             candidate_pairs: stats.blocking.candidate_pairs as i64,
             matched_pairs: stats.matched_pairs as i64,
             ids_changed: changed.len() as i64,
             model: model_json,
         }
         .insert(conn)?;
-        let events: Vec<LinkEvent> = changes
-            .iter()
-            .map(|c| match c {
-                IdChange::Merged {
-                    kept,
-                    absorbed,
-                    records,
-                } => LinkEvent {
-                    id: 0,
-                    run_id,
-                    kind: "merge".into(),
-                    national_person_id: kept.clone(),
-                    other_national_person_id: absorbed.clone(),
-                    records: *records as i64,
-                    reason: format!(
-                        "{} run: records of both were found to be one person",
-                        mode.as_str()
-                    ),
-                },
-                IdChange::Split { from, to, records } => LinkEvent {
-                    id: 0,
-                    run_id,
-                    kind: "split".into(),
-                    national_person_id: from.clone(),
-                    other_national_person_id: to.clone(),
-                    records: *records as i64,
-                    reason: format!(
-                        "{} run: records no longer match the rest of the person (analyst decision, NIR or chaining constraint)",
-                        mode.as_str()
-                    ),
-                },
-            })
-            .collect();
+        let events: Vec<LinkEvent> = changes.iter().map(|c| event(c, run_id, mode)).collect();
         LinkEvent::insert_all(conn, &events)?;
         Ok(run_id)
     })?;
-
-    let linkage = rows::linkage(conn)?;
-    let mut lots_of: HashMap<&str, HashSet<&str>> = HashMap::new();
-    for (lot, _, person) in &linkage {
-        if let Some(p) = person {
-            lots_of.entry(p).or_default().insert(lot);
-        }
-    }
+    let (persons, several) = rows::person_counts(conn)?;
     Ok(RunSummary {
         run_id,
         mode,
-        records: sources.len(),
-        relinked: if mode == Mode::Full {
-            sources.len()
-        } else {
-            relink.len()
-        },
+        records: ordered.len(),
+        relinked: selection.to_link.len(),
         ids_changed: changed.len(),
-        merges: summary_counts.0,
-        splits: summary_counts.1,
-        persons: lots_of.len(),
-        persons_several_lots: lots_of.values().filter(|l| l.len() > 1).count(),
+        merges,
+        splits: changes.len() - merges,
+        persons: persons as usize,
+        persons_several_lots: several as usize,
         stats,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+fn event(c: &IdChange, run_id: i64, mode: Mode) -> LinkEvent {
+    match c {
+        IdChange::Merged {
+            kept,
+            absorbed,
+            records,
+        } => LinkEvent {
+            id: 0,
+            run_id,
+            kind: "merge".into(),
+            national_person_id: kept.clone(),
+            other_national_person_id: absorbed.clone(),
+            records: *records as i64,
+            reason: format!(
+                "{} run: records of both were found to be one person",
+                mode.as_str()
+            ),
+        },
+        IdChange::Split { from, to, records } => LinkEvent {
+            id: 0,
+            run_id,
+            kind: "split".into(),
+            national_person_id: from.clone(),
+            other_national_person_id: to.clone(),
+            records: *records as i64,
+            reason: format!(
+                "{} run: records no longer match the rest of the person (analyst decision, NIR or chaining constraint)",
+                mode.as_str()
+            ),
+        },
+    }
 }
 
 /// Records an analyst's decision that two beneficiaries are (or are not) the same person.

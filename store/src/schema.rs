@@ -367,6 +367,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    link_keys (key, operator_person_id) {
+        key -> BigInt,
+        operator_person_id -> BigInt,
+    }
+}
+
+diesel::table! {
     link_decisions (id) {
         id -> BigInt,
         operator_person_a -> BigInt,
@@ -414,4 +421,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_runs,
     link_events,
     link_decisions,
+    link_keys,
 );

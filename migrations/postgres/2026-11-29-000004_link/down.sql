@@ -1,3 +1,4 @@
+DROP TABLE link_keys;
 DROP TABLE link_decisions;
 DROP TABLE link_events;
 DROP TABLE link_runs;

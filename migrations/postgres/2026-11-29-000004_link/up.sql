@@ -34,3 +34,12 @@ CREATE TABLE link_decisions (
     decided_at         TIMESTAMP NOT NULL
 );
 CREATE INDEX link_decisions_pair ON link_decisions (operator_person_a, operator_person_b);
+
+-- Blocking keys of every linked operator person (hashes; no clear value), so that a day's new
+-- beneficiaries are matched against their candidates only, without reading every identity.
+CREATE TABLE link_keys (
+    key                BIGINT NOT NULL,
+    operator_person_id BIGINT NOT NULL REFERENCES operator_persons (id)
+);
+CREATE INDEX link_keys_key ON link_keys (key);
+CREATE INDEX link_keys_person ON link_keys (operator_person_id);

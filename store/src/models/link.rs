@@ -1,7 +1,9 @@
 //! Identity resolution's rows: what the linker reads (each operator person's latest identity)
 //! and writes (national person ids, runs, merges and splits), and analysts' decisions.
 
-use crate::schema::{identity_records, link_decisions, link_events, link_runs, operator_persons};
+use crate::schema::{
+    identity_records, link_decisions, link_events, link_keys, link_runs, operator_persons,
+};
 use crate::{DbConnection, Result, StoreError, insert_returning_id};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -38,18 +40,39 @@ type IdentityRow = (
     Option<String>,
 );
 
+const CHUNK: usize = 900;
+
 /// Every operator person, in id order, with its identity.
 pub fn link_sources(conn: &mut DbConnection) -> Result<Vec<LinkSource>> {
-    let persons: Vec<(i64, String, String, Option<String>)> = operator_persons::table
+    sources(conn, None)
+}
+
+/// These operator persons (in id order), with their identity.
+pub fn link_sources_of(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<LinkSource>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        out.extend(sources(conn, Some(chunk))?);
+    }
+    Ok(out)
+}
+
+fn sources(conn: &mut DbConnection, only: Option<&[i64]>) -> Result<Vec<LinkSource>> {
+    let q = operator_persons::table
         .select((
             operator_persons::id,
             operator_persons::lot,
             operator_persons::identifiant_beneficiaire,
             operator_persons::national_person_id,
         ))
-        .order(operator_persons::id)
-        .load(conn)
-        .map_err(StoreError::query("reading operator persons"))?;
+        .order(operator_persons::id);
+    let persons: Vec<(i64, String, String, Option<String>)> = match only {
+        Some(ids) => q.filter(operator_persons::id.eq_any(ids)).load(conn),
+        None => q.load(conn),
+    }
+    .map_err(StoreError::query("reading operator persons"))?;
     let mut out: Vec<LinkSource> = persons
         .into_iter()
         .map(|(id, lot, ident, national)| LinkSource {
@@ -60,7 +83,7 @@ pub fn link_sources(conn: &mut DbConnection) -> Result<Vec<LinkSource>> {
             ..Default::default()
         })
         .collect();
-    let rows: Vec<IdentityRow> = identity_records::table
+    let q = identity_records::table
         .select((
             identity_records::operator_person_id,
             identity_records::nom,
@@ -73,9 +96,14 @@ pub fn link_sources(conn: &mut DbConnection) -> Result<Vec<LinkSource>> {
             identity_records::adresse_code_postal,
             identity_records::adresse_commune,
         ))
-        .order((identity_records::operator_person_id, identity_records::id))
-        .load(conn)
-        .map_err(StoreError::query("reading identity records"))?;
+        .order((identity_records::operator_person_id, identity_records::id));
+    let rows: Vec<IdentityRow> = match only {
+        Some(ids) => q
+            .filter(identity_records::operator_person_id.eq_any(ids))
+            .load(conn),
+        None => q.load(conn),
+    }
+    .map_err(StoreError::query("reading identity records"))?;
     let mut at = 0;
     for (person, nom, nom_usage, prenom, sexe, naissance, nir, email, cp, commune) in rows {
         while at < out.len() && out[at].operator_person_id < person {
@@ -280,4 +308,125 @@ pub fn linkage(conn: &mut DbConnection) -> Result<Vec<(String, String, Option<St
         ))
         .load(conn)
         .map_err(StoreError::query("reading the linkage"))
+}
+
+/// Operator persons without a national id.
+pub fn unlinked(conn: &mut DbConnection) -> Result<Vec<i64>> {
+    operator_persons::table
+        .filter(operator_persons::national_person_id.is_null())
+        .select(operator_persons::id)
+        .order(operator_persons::id)
+        .load(conn)
+        .map_err(StoreError::query(
+            "reading operator persons without a national id",
+        ))
+}
+
+/// Operator persons of these national persons.
+pub fn members_of(conn: &mut DbConnection, national_ids: &[String]) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for chunk in national_ids.chunks(CHUNK) {
+        out.extend(
+            operator_persons::table
+                .filter(operator_persons::national_person_id.eq_any(chunk))
+                .select(operator_persons::id)
+                .load::<i64>(conn)
+                .map_err(StoreError::query("reading the members of national persons"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Which of these national ids are already given.
+pub fn ids_in_use(conn: &mut DbConnection, national_ids: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in national_ids.chunks(CHUNK) {
+        out.extend(
+            operator_persons::table
+                .filter(operator_persons::national_person_id.eq_any(chunk))
+                .select(operator_persons::national_person_id.assume_not_null())
+                .distinct()
+                .load::<String>(conn)
+                .map_err(StoreError::query("checking national ids"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// `(key, operator person)` of every holder of these blocking keys.
+pub fn key_holders(conn: &mut DbConnection, keys: &[i64]) -> Result<Vec<(i64, i64)>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(CHUNK) {
+        out.extend(
+            link_keys::table
+                .filter(link_keys::key.eq_any(chunk))
+                .select((link_keys::key, link_keys::operator_person_id))
+                .load::<(i64, i64)>(conn)
+                .map_err(StoreError::query("reading blocking keys"))?,
+        );
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = link_keys)]
+struct KeyRow {
+    key: i64,
+    operator_person_id: i64,
+}
+
+/// Replaces the blocking keys of these operator persons (all of them when `all`).
+pub fn replace_keys(conn: &mut DbConnection, rows: &[(i64, i64)], all: bool) -> Result<()> {
+    if all {
+        crate::on_backend!(conn, |c| diesel::delete(link_keys::table).execute(c))
+            .map_err(StoreError::query("clearing blocking keys"))?;
+    } else {
+        let mut persons: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        persons.sort_unstable();
+        persons.dedup();
+        for chunk in persons.chunks(CHUNK) {
+            crate::on_backend!(conn, |c| diesel::delete(
+                link_keys::table.filter(link_keys::operator_person_id.eq_any(chunk))
+            )
+            .execute(c))
+            .map_err(StoreError::query("clearing blocking keys"))?;
+        }
+    }
+    let rows: Vec<KeyRow> = rows
+        .iter()
+        .map(|&(key, operator_person_id)| KeyRow {
+            key,
+            operator_person_id,
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK / 2) {
+        crate::on_backend!(conn, |c| diesel::insert_into(link_keys::table)
+            .values(chunk)
+            .execute(c))
+        .map_err(StoreError::query("writing blocking keys"))?;
+    }
+    Ok(())
+}
+
+/// National persons, and those with operator persons in more than one lot.
+pub fn person_counts(conn: &mut DbConnection) -> Result<(i64, i64)> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let several = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM (SELECT national_person_id FROM operator_persons \
+         WHERE national_person_id IS NOT NULL GROUP BY national_person_id \
+         HAVING COUNT(DISTINCT lot) > 1) AS s",
+    )
+    .get_result::<N>(conn)
+    .map_err(StoreError::query("counting persons at several operators"))?
+    .n;
+    let persons =
+        diesel::sql_query("SELECT COUNT(DISTINCT national_person_id) AS n FROM operator_persons")
+            .get_result::<N>(conn)
+            .map_err(StoreError::query("counting national persons"))?
+            .n;
+    Ok((persons, several))
 }
