@@ -4,7 +4,8 @@
 
 use anyhow::Result;
 use cep_link::eval::{Accuracy, accuracy, baseline_exact, baseline_nir, labels_of};
-use cep_link::{Decisions, Features, IdentityFields, Index, Settings, link_all};
+use cep_link::synth::fields;
+use cep_link::{Decisions, Features, Index, Settings, link_all};
 use cep_synth::{PeopleConfig, PersonRecord, people};
 use std::time::Instant;
 
@@ -32,22 +33,6 @@ pub struct LinkBenchArgs {
     /// Write the estimated model (JSON) here: `link/data/reference-model.json` is made this way.
     #[arg(long)]
     pub save_model: Option<std::path::PathBuf>,
-}
-
-/// The identity fields of a generated record.
-pub fn fields(r: &PersonRecord) -> IdentityFields {
-    IdentityFields {
-        lot: Some(r.lot.number()),
-        nom: Some(r.nom.clone()),
-        nom_usage: r.nom_usage.clone(),
-        prenom: Some(r.prenom.clone()),
-        sexe: Some(r.sexe),
-        date_naissance: Some(r.date_naissance),
-        nir: r.nir.clone(),
-        email: Some(r.email.clone()),
-        code_postal: Some(r.code_postal.clone()),
-        commune: Some(r.commune.clone()),
-    }
 }
 
 fn row(name: &str, a: &Accuracy) {
@@ -222,49 +207,12 @@ pub fn run(args: &LinkBenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes operator persons and their identity records as ingestion would.
+/// Writes the records in transactions of 50,000.
 fn write_records(store: &cep_store::Store, records: &[PersonRecord]) -> Result<()> {
-    use cep_store::models::dossiers::NewIdentityRecord;
-    use cep_store::models::ingest::{NewPerson, insert_identities, insert_persons};
-    use cep_store::models::now_utc;
     use diesel::Connection;
     let mut conn = store.conn()?;
     for chunk in records.chunks(50_000) {
-        conn.transaction::<_, anyhow::Error, _>(|conn| {
-            let persons: Vec<NewPerson> = chunk
-                .iter()
-                .map(|r| NewPerson {
-                    lot: r.lot.to_string(),
-                    identifiant_beneficiaire: r.identifiant_beneficiaire.clone(),
-                    first_seen_at: now_utc(),
-                })
-                .collect();
-            let ids = insert_persons(conn, &persons)?;
-            let identities: Vec<NewIdentityRecord> = chunk
-                .iter()
-                .zip(ids)
-                .map(|(r, id)| NewIdentityRecord {
-                    operator_person_id: id,
-                    identity_hash: format!("{id}"),
-                    nom: Some(r.nom.clone()),
-                    nom_usage: r.nom_usage.clone(),
-                    prenom: Some(r.prenom.clone()),
-                    sexe: Some(r.sexe.code().to_owned()),
-                    date_naissance: Some(r.date_naissance),
-                    nir: r.nir.clone(),
-                    adresse_numero: None,
-                    adresse_type_voie: None,
-                    adresse_voie: None,
-                    adresse_commune: Some(r.commune.clone()),
-                    adresse_code_postal: Some(r.code_postal.clone()),
-                    email: Some(r.email.clone()),
-                    telephone: None,
-                    first_seen_at: now_utc(),
-                })
-                .collect();
-            insert_identities(conn, &identities)?;
-            Ok(())
-        })?;
+        conn.transaction::<_, anyhow::Error, _>(|conn| Ok(cep_link::synth::write(conn, chunk)?))?;
     }
     Ok(())
 }
@@ -298,7 +246,7 @@ fn on_store(
         write_records(&store, new)?;
         let s = cep_link::run::run(&store, cep_link::Mode::Incremental, &Settings::default())?;
         println!(
-            "  incremental run, {} new against {}: {:.2} s (target < 2 s; matching alone {:.2} s, the rest is reading every identity and writing); {} ids set, {} merges",
+            "  incremental run, {} new against {}: {:.2} s (target < 2 s; matching alone {:.2} s, the rest is reading the candidates and writing); {} ids set, {} merges",
             new.len(),
             old.len(),
             s.seconds,

@@ -151,7 +151,10 @@ pub fn run(settings: &Settings) -> Result<()> {
     let summary = cep_link::run::run(&store, cep_link::Mode::Full, &cep_link::Settings::default())?;
     println!(
         "   {} operator persons → {} national persons, {} of them found at several operators ({:.1} s)",
-        summary.records, summary.persons, summary.persons_several_lots, summary.seconds
+        summary.records,
+        summary.persons.unwrap_or_default(),
+        summary.persons_several_lots.unwrap_or_default(),
+        summary.seconds
     );
     let linkage = cep_store::models::link::linkage(&mut *store.conn()?)?;
     let truth = std::fs::read_to_string(feeds.join("truth/persons.csv"))

@@ -79,13 +79,12 @@ pub fn print_summary(s: &RunSummary) {
         s.splits,
         s.seconds
     );
+    if let (Some(persons), Some(several)) = (s.persons, s.persons_several_lots) {
+        println!("  {persons} national persons, {several} of them found at several operators");
+    }
     println!(
-        "  {} national persons, {} of them found at several operators; {} candidate pairs, {} matched ({} proven by NIR)",
-        s.persons,
-        s.persons_several_lots,
-        s.stats.blocking.candidate_pairs,
-        s.stats.matched_pairs,
-        s.stats.proven_pairs
+        "  {} candidate pairs, {} matched ({} proven by NIR)",
+        s.stats.blocking.candidate_pairs, s.stats.matched_pairs, s.stats.proven_pairs
     );
 }
 

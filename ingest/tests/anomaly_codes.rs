@@ -342,9 +342,8 @@ fn concurrent_cep_once_persons_are_linked() {
         );
         assert_eq!(codes(&r), Vec::<&str>::new());
         // Identity resolution (`cep link`) finds them to be one person.
-        let s = cep_link::run::run(&env.store, cep_link::Mode::Incremental, &Default::default())
-            .unwrap();
-        assert_eq!(s.persons_several_lots, 1);
+        let s = cep_link::run::run(&env.store, cep_link::Mode::Full, &Default::default()).unwrap();
+        assert_eq!(s.persons_several_lots, Some(1));
         let uo1 = set(fiche("01"), "numero_dossier", "A7250301000002");
         let r = env.dossiers(
             "08",

@@ -74,12 +74,7 @@ pub struct BlockStats {
 
 /// All candidate pairs `(i, j)`, `i < j`, of records sharing a key, each pair once, sorted.
 pub fn candidate_pairs(keys: &[Vec<u64>]) -> (Vec<(u32, u32)>, BlockStats) {
-    let mut entries: Vec<(u64, u32)> = keys
-        .iter()
-        .enumerate()
-        .flat_map(|(i, ks)| ks.iter().map(move |&k| (k, i as u32)))
-        .collect();
-    entries.sort_unstable();
+    let entries = KeyIndex::build(keys).entries;
     let mut stats = BlockStats {
         keys: entries.len() as u64,
         ..Default::default()

@@ -17,6 +17,8 @@ pub mod model;
 pub mod normalise;
 pub mod record;
 pub mod run;
+#[cfg(feature = "synth")]
+pub mod synth;
 
 pub use engine::{Decisions, IdChange, Index, LinkStats, Outcome, Settings, assign_ids, link_all};
 pub use model::Model;

@@ -74,9 +74,9 @@ pub struct RunSummary {
     pub ids_changed: usize,
     pub merges: usize,
     pub splits: usize,
-    /// National persons, and those with operator persons in more than one lot.
-    pub persons: usize,
-    pub persons_several_lots: usize,
+    /// National persons, and those with operator persons in more than one lot (full runs).
+    pub persons: Option<usize>,
+    pub persons_several_lots: Option<usize>,
     pub stats: LinkStats,
     pub seconds: f64,
 }
@@ -160,7 +160,16 @@ fn select_incremental(
     since: chrono::NaiveDateTime,
     threads: usize,
 ) -> Result<(Selection, Vec<Features>), LinkError> {
+    let t = Instant::now();
+    let lap = |what: &str| {
+        tracing::debug!(
+            stage = what,
+            seconds = t.elapsed().as_secs_f64(),
+            "incremental selection"
+        )
+    };
     let mut to_link: HashSet<i64> = rows::unlinked(conn)?.into_iter().collect();
+    lap("unlinked");
     let touched: Vec<i64> = decisions
         .iter()
         .filter(|d| d.decided_at >= since)
@@ -175,6 +184,7 @@ fn select_incremental(
         to_link.extend(rows::members_of(conn, &persons)?);
     }
     let to_link = rows::link_sources_of(conn, &to_link.into_iter().collect::<Vec<_>>())?;
+    lap("sources to link");
     let new_features = features_of(&to_link.iter().collect::<Vec<_>>(), threads);
     let mut keys: Vec<i64> = new_features
         .iter()
@@ -184,6 +194,7 @@ fn select_incremental(
     keys.sort_unstable();
     keys.dedup();
     let holders = rows::key_holders(conn, &keys)?;
+    lap("key holders");
     let mut per_key: HashMap<i64, usize> = HashMap::new();
     for (k, _) in &holders {
         *per_key.entry(*k).or_default() += 1;
@@ -204,7 +215,9 @@ fn select_incremental(
         .into_iter()
         .filter(|p| !linking.contains(p))
         .collect();
+    lap("candidate persons");
     let kept = rows::link_sources_of(conn, &members)?;
+    lap("candidate sources");
     let mut features = features_of(&kept.iter().collect::<Vec<_>>(), threads);
     features.extend(new_features);
     Ok((Selection { kept, to_link }, features))
@@ -327,9 +340,16 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
         .iter()
         .filter(|c| matches!(c, IdChange::Merged { .. }))
         .count();
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "linked; writing");
     let run_id = conn.transaction::<_, LinkError, _>(|conn| {
         rows::set_national_ids(conn, &changed)?;
-        rows::replace_keys(conn, &keys_of_linked, mode == Mode::Full)?;
+        let had_keys: Vec<i64> = selection
+            .to_link
+            .iter()
+            .filter(|s| s.national_person_id.is_some())
+            .map(|s| s.operator_person_id)
+            .collect();
+        rows::replace_keys(conn, &keys_of_linked, &had_keys, mode == Mode::Full)?;
         let run_id = LinkRun {
             id: 0,
             started_at,
@@ -347,7 +367,18 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
         LinkEvent::insert_all(conn, &events)?;
         Ok(run_id)
     })?;
-    let (persons, several) = rows::person_counts(conn)?;
+    if mode == Mode::Full {
+        rows::analyze(conn)?;
+    }
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
+    // Counting every person scans the whole table: full runs only.
+    let (persons, several) = match mode {
+        Mode::Full => {
+            let (p, s) = rows::person_counts(conn)?;
+            (Some(p as usize), Some(s as usize))
+        }
+        Mode::Incremental => (None, None),
+    };
     Ok(RunSummary {
         run_id,
         mode,
@@ -356,8 +387,8 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
         ids_changed: changed.len(),
         merges,
         splits: changes.len() - merges,
-        persons: persons as usize,
-        persons_several_lots: several as usize,
+        persons,
+        persons_several_lots: several,
         stats,
         seconds: started.elapsed().as_secs_f64(),
     })

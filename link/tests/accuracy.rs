@@ -1,23 +1,9 @@
 //! Accuracy floor on a small generated set (the full-size figures come from `cep bench link`).
 
 use cep_link::eval::{accuracy, baseline_exact, baseline_nir, labels_of};
-use cep_link::{Decisions, Features, IdentityFields, Settings, link_all};
-use cep_synth::{PeopleConfig, PersonRecord, people};
-
-pub fn fields(r: &PersonRecord) -> IdentityFields {
-    IdentityFields {
-        lot: Some(r.lot.number()),
-        nom: Some(r.nom.clone()),
-        nom_usage: r.nom_usage.clone(),
-        prenom: Some(r.prenom.clone()),
-        sexe: Some(r.sexe),
-        date_naissance: Some(r.date_naissance),
-        nir: r.nir.clone(),
-        email: Some(r.email.clone()),
-        code_postal: Some(r.code_postal.clone()),
-        commune: Some(r.commune.clone()),
-    }
-}
+use cep_link::synth::fields;
+use cep_link::{Decisions, Features, Settings, link_all};
+use cep_synth::{PeopleConfig, people};
 
 #[test]
 fn accuracy_floor_on_generated_people() {

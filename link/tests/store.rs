@@ -3,48 +3,13 @@
 
 use cep_link::run::{Mode, decide, run};
 use cep_link::{LinkError, Settings};
-use cep_store::models::dossiers::NewIdentityRecord;
-use cep_store::models::ingest::{NewPerson, insert_identities, insert_persons};
 use cep_store::models::link::{LinkEvent, linkage};
-use cep_store::models::now_utc;
 use cep_store::testing::{TestDb, each_backend};
 use cep_synth::{PeopleConfig, PersonRecord, people};
 use std::collections::HashMap;
 
 fn add(db: &TestDb, records: &[PersonRecord]) {
-    let mut conn = db.store.conn().unwrap();
-    let persons: Vec<NewPerson> = records
-        .iter()
-        .map(|r| NewPerson {
-            lot: r.lot.to_string(),
-            identifiant_beneficiaire: r.identifiant_beneficiaire.clone(),
-            first_seen_at: now_utc(),
-        })
-        .collect();
-    let ids = insert_persons(&mut conn, &persons).unwrap();
-    let identities: Vec<NewIdentityRecord> = records
-        .iter()
-        .zip(ids)
-        .map(|(r, id)| NewIdentityRecord {
-            operator_person_id: id,
-            identity_hash: format!("h{id}"),
-            nom: Some(r.nom.clone()),
-            nom_usage: r.nom_usage.clone(),
-            prenom: Some(r.prenom.clone()),
-            sexe: Some(r.sexe.code().to_owned()),
-            date_naissance: Some(r.date_naissance),
-            nir: r.nir.clone(),
-            adresse_numero: None,
-            adresse_type_voie: None,
-            adresse_voie: None,
-            adresse_commune: Some(r.commune.clone()),
-            adresse_code_postal: Some(r.code_postal.clone()),
-            email: Some(r.email.clone()),
-            telephone: None,
-            first_seen_at: now_utc(),
-        })
-        .collect();
-    insert_identities(&mut conn, &identities).unwrap();
+    cep_link::synth::write(&mut db.store.conn().unwrap(), records).unwrap();
 }
 
 /// (lot, identifiant) → national person id.

@@ -47,6 +47,8 @@ pub enum StoreError {
         context: &'static str,
         source: diesel::result::Error,
     },
+    #[error("refused to write: {0}")]
+    Invalid(String),
 }
 
 impl StoreError {

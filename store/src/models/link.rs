@@ -147,12 +147,36 @@ pub fn set_national_ids(conn: &mut DbConnection, ids: &[(i64, String)]) -> Resul
             }
         }
         DbConnection::Sqlite(c) => {
-            for (id, national) in ids {
-                diesel::update(operator_persons::table.find(id))
-                    .set(operator_persons::national_person_id.eq(national))
-                    .execute(c)
-                    .map_err(StoreError::query("setting a national person id"))?;
+            // One UPDATE from a temporary table: a million single-row UPDATEs take minutes.
+            use diesel::connection::SimpleConnection;
+            c.batch_execute(
+                "CREATE TEMP TABLE IF NOT EXISTS link_ids (id INTEGER PRIMARY KEY, n TEXT NOT NULL); \
+                 DELETE FROM temp.link_ids;",
+            )
+            .map_err(StoreError::query("preparing national person ids"))?;
+            for chunk in ids.chunks(500) {
+                let mut sql = String::from("INSERT INTO temp.link_ids (id, n) VALUES ");
+                for (k, (id, national)) in chunk.iter().enumerate() {
+                    // Ids are generated here (`NP` + hex); anything else is refused, not quoted.
+                    if !national.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                        return Err(StoreError::Invalid(format!(
+                            "national person id {national:?} is not alphanumeric"
+                        )));
+                    }
+                    if k > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("({id},'{national}')"));
+                }
+                c.batch_execute(&sql)
+                    .map_err(StoreError::query("preparing national person ids"))?;
             }
+            c.batch_execute(
+                "UPDATE operator_persons SET national_person_id = \
+                 (SELECT n FROM temp.link_ids WHERE link_ids.id = operator_persons.id) \
+                 WHERE id IN (SELECT id FROM temp.link_ids); DELETE FROM temp.link_ids;",
+            )
+            .map_err(StoreError::query("setting national person ids"))?;
         }
     }
     Ok(())
@@ -369,22 +393,25 @@ pub fn key_holders(conn: &mut DbConnection, keys: &[i64]) -> Result<Vec<(i64, i6
 }
 
 #[derive(Debug, Clone, Copy, Insertable)]
-#[diesel(table_name = link_keys)]
+#[diesel(table_name = link_keys, treat_none_as_default_value = false)]
 struct KeyRow {
     key: i64,
     operator_person_id: i64,
 }
 
-/// Replaces the blocking keys of these operator persons (all of them when `all`).
-pub fn replace_keys(conn: &mut DbConnection, rows: &[(i64, i64)], all: bool) -> Result<()> {
+/// Writes blocking keys `(key, operator person)`, after deleting every key (`all`) or those of
+/// the operator persons in `stale` (linked before, linked again now).
+pub fn replace_keys(
+    conn: &mut DbConnection,
+    rows: &[(i64, i64)],
+    stale: &[i64],
+    all: bool,
+) -> Result<()> {
     if all {
         crate::on_backend!(conn, |c| diesel::delete(link_keys::table).execute(c))
             .map_err(StoreError::query("clearing blocking keys"))?;
     } else {
-        let mut persons: Vec<i64> = rows.iter().map(|r| r.1).collect();
-        persons.sort_unstable();
-        persons.dedup();
-        for chunk in persons.chunks(CHUNK) {
+        for chunk in stale.chunks(CHUNK) {
             crate::on_backend!(conn, |c| diesel::delete(
                 link_keys::table.filter(link_keys::operator_person_id.eq_any(chunk))
             )
@@ -399,11 +426,22 @@ pub fn replace_keys(conn: &mut DbConnection, rows: &[(i64, i64)], all: bool) -> 
             operator_person_id,
         })
         .collect();
-    for chunk in rows.chunks(CHUNK / 2) {
-        crate::on_backend!(conn, |c| diesel::insert_into(link_keys::table)
-            .values(chunk)
-            .execute(c))
-        .map_err(StoreError::query("writing blocking keys"))?;
+    match conn {
+        // Millions of rows in a full run: COPY, not INSERT.
+        DbConnection::Pg(c) => {
+            diesel::copy_from(link_keys::table)
+                .from_insertable(rows.as_slice())
+                .execute(c)
+                .map_err(StoreError::query("copying blocking keys"))?;
+        }
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(CHUNK / 2) {
+                diesel::insert_into(link_keys::table)
+                    .values(chunk)
+                    .execute(c)
+                    .map_err(StoreError::query("writing blocking keys"))?;
+            }
+        }
     }
     Ok(())
 }
@@ -429,4 +467,15 @@ pub fn person_counts(conn: &mut DbConnection) -> Result<(i64, i64)> {
             .map_err(StoreError::query("counting national persons"))?
             .n;
     Ok((persons, several))
+}
+
+/// Refreshes the planner's statistics of the linking tables after a full run wrote millions of
+/// rows (PostgreSQL; SQLite plans without them).
+pub fn analyze(conn: &mut DbConnection) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute("ANALYZE link_keys; ANALYZE operator_persons; ANALYZE identity_records;")
+            .map_err(StoreError::query("refreshing statistics"))?;
+    }
+    Ok(())
 }
