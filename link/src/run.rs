@@ -152,14 +152,17 @@ struct Selection {
 }
 
 /// Incremental selection: operator persons without an id and the persons an analyst decided on
-/// since `since`, to link; and, to link them against, only the persons holding one of their
-/// blocking keys (every member of each, for the chaining check) — not the whole store.
+/// since `since`, to link; and, to link them against, only the persons that one of them
+/// matches among those holding one of their blocking keys (with every member, for the chaining
+/// check) — not the whole store.
 fn select_incremental(
     conn: &mut DbConnection,
     decisions: &[LinkDecision],
     since: chrono::NaiveDateTime,
-    threads: usize,
+    model: &Model,
+    settings: &Settings,
 ) -> Result<(Selection, Vec<Features>), LinkError> {
+    let threads = settings.threads;
     let t = Instant::now();
     let lap = |what: &str| {
         tracing::debug!(
@@ -195,29 +198,85 @@ fn select_incremental(
     keys.dedup();
     let holders = rows::key_holders(conn, &keys)?;
     lap("key holders");
-    let mut per_key: HashMap<i64, usize> = HashMap::new();
-    for (k, _) in &holders {
-        *per_key.entry(*k).or_default() += 1;
+    let mut per_key: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (k, p) in holders {
+        per_key.entry(k).or_default().push(p);
     }
     let linking: HashSet<i64> = to_link.iter().map(|s| s.operator_person_id).collect();
-    let candidates: Vec<i64> = holders
+    let mut candidates: Vec<i64> = per_key
+        .values()
+        .filter(|ps| ps.len() <= crate::block::MAX_BLOCK)
+        .flatten()
+        .copied()
+        .filter(|p| !linking.contains(p))
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let candidate_sources = rows::link_sources_of(conn, &candidates)?;
+    let candidate_features = features_of(&candidate_sources.iter().collect::<Vec<_>>(), threads);
+    let at: HashMap<i64, usize> = candidate_sources
         .iter()
-        .filter(|(k, p)| per_key[k] <= crate::block::MAX_BLOCK && !linking.contains(p))
-        .map(|(_, p)| *p)
+        .enumerate()
+        .map(|(i, s)| (s.operator_person_id, i))
         .collect();
-    let persons: Vec<String> = rows::link_sources_of(conn, &candidates)?
-        .into_iter()
-        .filter_map(|s| s.national_person_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
+    lap("candidates");
+    tracing::debug!(
+        new = to_link.len(),
+        keys = keys.len(),
+        candidates = candidate_sources.len(),
+        "incremental selection"
+    );
+    // Persons a new record actually matches (or is decided the same as): only their members
+    // are read, for the chaining check and to keep them whole.
+    let mut persons: HashSet<String> = HashSet::new();
+    for f in &new_features {
+        for k in crate::block::keys(f) {
+            let Some(ps) = per_key
+                .get(&(k as i64))
+                .filter(|ps| ps.len() <= crate::block::MAX_BLOCK)
+            else {
+                continue;
+            };
+            for p in ps {
+                let Some(&i) = at.get(p) else { continue };
+                let other = &candidate_features[i];
+                let matched = match (&f.nir, &other.nir) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => model.weight(crate::compare::compare(f, other)) >= settings.match_weight,
+                };
+                if matched && let Some(id) = &candidate_sources[i].national_person_id {
+                    persons.insert(id.clone());
+                }
+            }
+        }
+    }
+    let partners: Vec<i64> = decisions
+        .iter()
+        .filter(|d| d.same)
+        .filter_map(|d| {
+            if linking.contains(&d.operator_person_a) {
+                Some(d.operator_person_b)
+            } else if linking.contains(&d.operator_person_b) {
+                Some(d.operator_person_a)
+            } else {
+                None
+            }
+        })
+        .filter(|p| !linking.contains(p))
         .collect();
+    persons.extend(
+        rows::link_sources_of(conn, &partners)?
+            .into_iter()
+            .filter_map(|s| s.national_person_id),
+    );
+    let persons: Vec<String> = persons.into_iter().collect();
     let members: Vec<i64> = rows::members_of(conn, &persons)?
         .into_iter()
         .filter(|p| !linking.contains(p))
         .collect();
-    lap("candidate persons");
+    lap("matched persons");
     let kept = rows::link_sources_of(conn, &members)?;
-    lap("candidate sources");
+    lap("their members");
     let mut features = features_of(&kept.iter().collect::<Vec<_>>(), threads);
     features.extend(new_features);
     Ok((Selection { kept, to_link }, features))
@@ -241,8 +300,13 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
     let decisions_in_force = LinkDecision::in_force(conn)?;
     let (mode, selection, features) = match (&latest, mode) {
         (Some(last), Mode::Incremental) => {
-            let (sel, f) =
-                select_incremental(conn, &decisions_in_force, last.started_at, settings.threads)?;
+            let (sel, f) = select_incremental(
+                conn,
+                &decisions_in_force,
+                last.started_at,
+                model.as_ref().expect("a run has a model"),
+                settings,
+            )?;
             (Mode::Incremental, sel, f)
         }
         _ => {
@@ -343,6 +407,7 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "linked; writing");
     let run_id = conn.transaction::<_, LinkError, _>(|conn| {
         rows::set_national_ids(conn, &changed)?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "ids written");
         let had_keys: Vec<i64> = selection
             .to_link
             .iter()
@@ -350,6 +415,7 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
             .map(|s| s.operator_person_id)
             .collect();
         rows::replace_keys(conn, &keys_of_linked, &had_keys, mode == Mode::Full)?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "keys written");
         let run_id = LinkRun {
             id: 0,
             started_at,
