@@ -69,7 +69,7 @@ fn beneficiary(s: &str) -> Result<(String, String)> {
 
 pub fn print_summary(s: &RunSummary) {
     println!(
-        "linking run {} ({}): {} operator persons read, {} linked in this run, {} ids set or changed, {} merges, {} splits in {:.1} s",
+        "linking run {} ({}): {} operator persons read, {} linked in this run, {} ids set or changed, {} merges, {} splits in {:.1} s, peak memory {:.0} MiB",
         s.run_id,
         s.mode.as_str(),
         s.records,
@@ -77,7 +77,8 @@ pub fn print_summary(s: &RunSummary) {
         s.ids_changed,
         s.merges,
         s.splits,
-        s.seconds
+        s.seconds,
+        crate::bench::peak_rss_mib().unwrap_or(f64::NAN)
     );
     if let (Some(persons), Some(several)) = (s.persons, s.persons_several_lots) {
         println!("  {persons} national persons, {several} of them found at several operators");
