@@ -108,7 +108,11 @@ const CP1252_HIGH: [char; 32] = [
 /// replaced lossily if the file changed in between.
 pub fn decode<'a>(bytes: &'a [u8], encoding: Encoding) -> std::borrow::Cow<'a, str> {
     match encoding {
-        Encoding::Utf8 => String::from_utf8_lossy(bytes),
+        // Valid input (nearly always) is checked by the faster strict validator first.
+        Encoding::Utf8 => match std::str::from_utf8(bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(bytes),
+        },
         Encoding::Windows1252 => {
             if bytes.is_ascii() {
                 // ASCII is the same in both encodings.

@@ -474,7 +474,8 @@ pub fn check_line(
     for (i, c) in COLUMNS.iter().enumerate() {
         let Some(val) = &v[i] else { continue };
         let limit = max_chars(c.kind);
-        if limit != usize::MAX && val.chars().count() > limit {
+        // Bytes bound characters from above: count characters only when it can matter.
+        if limit != usize::MAX && val.len() > limit && val.chars().count() > limit {
             let detail = format!("{} caractères au plus", limit);
             if levels.mandatory(c.level) {
                 an.blocking(C::FieldTooLong, c.name, &detail);

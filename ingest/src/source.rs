@@ -159,7 +159,10 @@ pub fn csv_items<R: BufRead>(
             }
             let mut values = vec![None; map.known];
             for (i, f) in rec.fields().enumerate() {
-                if let Some(slot) = map.slots[i] {
+                // An empty field is absent (point 4): no allocation for it.
+                if let Some(slot) = map.slots[i]
+                    && !f.is_empty()
+                {
                     values[slot] = Some(decode(f, encoding).into_owned());
                 }
             }
