@@ -44,8 +44,9 @@ impl From<diesel::result::Error> for LinkError {
 }
 
 /// Full: every record linked again and the model re-estimated. Incremental: operator persons
-/// without a national id (and the persons an analyst decided on since the last run) are
-/// matched against the others with the last run's model; no other person changes.
+/// without a national id (and the persons an analyst decided on, or whose identity changed,
+/// since the last run) are matched against the others with the last run's model; no other
+/// person changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Full,
@@ -151,8 +152,8 @@ struct Selection {
     to_link: Vec<LinkSource>,
 }
 
-/// Incremental selection: operator persons without an id and the persons an analyst decided on
-/// since `since`, to link; and, to link them against, only the persons that one of them
+/// Incremental selection: operator persons without an id, and the persons an analyst decided on
+/// or whose identity changed since `since`, to link; and, to link them against, only the persons that one of them
 /// matches among those holding one of their blocking keys (with every member, for the chaining
 /// check) — not the whole store.
 fn select_incremental(
@@ -173,11 +174,14 @@ fn select_incremental(
     };
     let mut to_link: HashSet<i64> = rows::unlinked(conn)?.into_iter().collect();
     lap("unlinked");
-    let touched: Vec<i64> = decisions
+    // Persons to look at again: decided on by an analyst, or given a new identity (a corrected
+    // name, a NIR sent at last) since the last run.
+    let mut touched: Vec<i64> = decisions
         .iter()
         .filter(|d| d.decided_at >= since)
         .flat_map(|d| [d.operator_person_a, d.operator_person_b])
         .collect();
+    touched.extend(rows::identity_changed_since(conn, since)?);
     if !touched.is_empty() {
         let persons: Vec<String> = rows::link_sources_of(conn, &touched)?
             .into_iter()

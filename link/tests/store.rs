@@ -207,3 +207,65 @@ fn two_valid_nirs_cannot_be_declared_the_same_and_unknown_ids_are_refused() {
     let err = decide(&db.store, (&ka.0, &ka.1), (&ka.0, &ka.1), false, "a", "b").unwrap_err();
     assert!(matches!(err, LinkError::SamePerson), "{err}");
 }
+
+#[test]
+fn a_corrected_identity_is_looked_at_again_by_the_next_incremental_run() {
+    each_backend(|db| {
+        let records = people(&PeopleConfig {
+            several_lots: 0.0,
+            twins: 0.0,
+            homonyms: 0.0,
+            ..PeopleConfig::new(21, 300)
+        });
+        add(db, &records);
+        run(&db.store, Mode::Full, &Settings::default()).unwrap();
+        let before = ids(db);
+        // The operator of record 0 corrects its beneficiary's identity: it was in fact the
+        // person of record 1, recorded by another operator.
+        let (wrong, right) = (&records[0], &records[1]);
+        assert_ne!(before[&key(wrong)], before[&key(right)]);
+        let mut corrected = right.clone();
+        corrected.lot = wrong.lot;
+        corrected.identifiant_beneficiaire = wrong.identifiant_beneficiaire.clone();
+        let mut conn = db.store.conn().unwrap();
+        let (op, _) = cep_store::models::link::operator_person(
+            &mut conn,
+            &wrong.lot.to_string(),
+            &wrong.identifiant_beneficiaire,
+        )
+        .unwrap()
+        .unwrap();
+        let identity = cep_store::models::dossiers::NewIdentityRecord {
+            operator_person_id: op,
+            identity_hash: "corrected".into(),
+            nom: Some(corrected.nom.clone()),
+            nom_usage: corrected.nom_usage.clone(),
+            prenom: Some(corrected.prenom.clone()),
+            sexe: Some(corrected.sexe.code().to_owned()),
+            date_naissance: Some(corrected.date_naissance),
+            nir: corrected.nir.clone(),
+            adresse_numero: None,
+            adresse_type_voie: None,
+            adresse_voie: None,
+            adresse_commune: Some(corrected.commune.clone()),
+            adresse_code_postal: Some(corrected.code_postal.clone()),
+            email: Some(corrected.email.clone()),
+            telephone: None,
+            first_seen_at: cep_store::models::now_utc(),
+        };
+        cep_store::models::ingest::insert_identities(&mut conn, &[identity]).unwrap();
+        drop(conn);
+        let s = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
+        assert!(s.relinked >= 1, "{s:?}");
+        let after = ids(db);
+        assert_eq!(
+            after[&key(wrong)],
+            after[&key(right)],
+            "linked to its true person now"
+        );
+        // Nobody else moved.
+        for r in &records[2..] {
+            assert_eq!(after[&key(r)], before[&key(r)]);
+        }
+    });
+}

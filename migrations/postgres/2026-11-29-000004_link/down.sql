@@ -1,3 +1,4 @@
+DROP INDEX identity_records_seen;
 DROP TABLE link_keys;
 DROP TABLE link_decisions;
 DROP TABLE link_events;

@@ -44,3 +44,6 @@ CREATE TABLE link_keys (
 CREATE INDEX link_keys_key ON link_keys (key);
 -- No index on operator_person_id: keys are deleted by person only for beneficiaries an analyst
 -- decided on, and a second index costs more on every full run than those deletes.
+
+-- Incremental linking looks again at beneficiaries whose identity changed since its last run.
+CREATE INDEX identity_records_seen ON identity_records (first_seen_at);

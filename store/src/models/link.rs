@@ -388,6 +388,20 @@ pub fn unlinked(conn: &mut DbConnection) -> Result<Vec<i64>> {
         ))
 }
 
+/// Operator persons already linked that received a new identity record since `since`.
+pub fn identity_changed_since(conn: &mut DbConnection, since: NaiveDateTime) -> Result<Vec<i64>> {
+    identity_records::table
+        .inner_join(operator_persons::table)
+        .filter(identity_records::first_seen_at.ge(since))
+        .filter(operator_persons::national_person_id.is_not_null())
+        .select(identity_records::operator_person_id)
+        .distinct()
+        .load(conn)
+        .map_err(StoreError::query(
+            "reading identities changed since the last linking run",
+        ))
+}
+
 /// Operator persons of these national persons.
 pub fn members_of(conn: &mut DbConnection, national_ids: &[String]) -> Result<Vec<i64>> {
     let mut out = Vec::new();
