@@ -12,6 +12,7 @@
 //! - [`paris`]: civil time in Europe/Paris (calendar dates of instants);
 //! - [`period`]: calendar months, quarters and half-years.
 
+pub mod billable;
 pub mod calendar;
 pub mod deadline;
 pub mod ids;
