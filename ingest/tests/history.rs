@@ -116,7 +116,59 @@ fn the_state_as_known_at_a_past_reception_time_is_read_back() {
             at("2025-03-17T00:00:00Z"),
             Some(Some("2025-03-14".parse().unwrap()))
         );
+        // A second dossier, received between the two; every dossier's state at once agrees
+        // with the one-dossier reading at each cut-off.
+        let other = set(fiche("01"), "2025-03-13T10:00:00+01:00", "SITE-09");
+        let other = set_col(other, "numero_dossier", "A7250301000002");
+        let other = set_col(other, "reference_bc", "2025-Lot08-UO01-01-00002");
+        let r = env.file_at(
+            "08",
+            "CEP_L08_DOSSIERS_20250313_01.csv",
+            &csv(&[other]),
+            "2025-03-14T08:00:00Z",
+        );
+        assert_eq!(r.accepted, 1, "{:?}", r.anomalies);
+        for (t, expected) in [
+            ("2025-03-11T00:00:00Z", vec![]),
+            ("2025-03-13T00:00:00Z", vec![("A7250301000001", None)]),
+            (
+                "2025-03-15T00:00:00Z",
+                vec![("A7250301000001", None), ("A7250301000002", None)],
+            ),
+            (
+                "2025-03-17T00:00:00Z",
+                vec![
+                    ("A7250301000001", Some("2025-03-14".parse().unwrap())),
+                    ("A7250301000002", None),
+                ],
+            ),
+        ] {
+            let cutoff = t
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+                .naive_utc();
+            let states: Vec<(String, Option<chrono::NaiveDate>)> =
+                Fiche::states_as_of(&mut c, cutoff)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(d, f)| (d.numero_dossier, f.date_cloture))
+                    .collect();
+            let expected: Vec<(String, Option<chrono::NaiveDate>)> = expected
+                .into_iter()
+                .map(|(n, d)| (n.to_owned(), d))
+                .collect();
+            assert_eq!(states, expected, "as of {t}");
+        }
     });
+}
+
+fn set_col(
+    mut f: std::collections::BTreeMap<&'static str, String>,
+    col: &'static str,
+    value: &str,
+) -> std::collections::BTreeMap<&'static str, String> {
+    f.insert(col, value.into());
+    f
 }
 
 #[test]

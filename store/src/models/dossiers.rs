@@ -211,7 +211,7 @@ impl Dossier {
 
 /// An accepted fiche: the activity data of one dossier at one `horodatage`. Identity values
 /// are not here but in [`IdentityRecord`], referenced by `identity_record_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = fiches)]
 pub struct Fiche {
     pub id: i64,
@@ -364,6 +364,47 @@ impl Fiche {
             .map_err(StoreError::query(
                 "reading a dossier's state as of a cut-off",
             ))
+    }
+
+    /// Every dossier's state as known at `cutoff` (DESIGN decision 2): for each dossier with a
+    /// fiche received by `cutoff`, its latest such fiche by `horodatage`, with the dossier.
+    /// In dossier id order. The base of every indicator and statement computed at a cut-off.
+    pub fn states_as_of(
+        conn: &mut DbConnection,
+        cutoff: NaiveDateTime,
+    ) -> Result<Vec<(Dossier, Fiche)>> {
+        const LATEST: &str = "SELECT f.* FROM fiches f JOIN \
+             (SELECT dossier_id, MAX(horodatage_utc) AS h FROM fiches \
+              WHERE received_at <= {p} GROUP BY dossier_id) l \
+             ON f.dossier_id = l.dossier_id AND f.horodatage_utc = l.h \
+             ORDER BY f.dossier_id";
+        let fiches: Vec<Fiche> = match conn {
+            DbConnection::Pg(c) => diesel::sql_query(LATEST.replace("{p}", "$1"))
+                .bind::<diesel::sql_types::Timestamp, _>(cutoff)
+                .load(c),
+            DbConnection::Sqlite(c) => diesel::sql_query(LATEST.replace("{p}", "?"))
+                .bind::<diesel::sql_types::Timestamp, _>(cutoff)
+                .load(c),
+        }
+        .map_err(StoreError::query(
+            "reading dossiers' states as of a cut-off",
+        ))?;
+        let dossiers: Vec<Dossier> = dossiers::table
+            .order(dossiers::id)
+            .select(Dossier::as_select())
+            .load(conn)
+            .map_err(StoreError::query("reading dossiers"))?;
+        let mut out = Vec::with_capacity(fiches.len());
+        let mut d = dossiers.into_iter().peekable();
+        for f in fiches {
+            while d.peek().is_some_and(|x| x.id < f.dossier_id) {
+                d.next();
+            }
+            if let Some(x) = d.peek().filter(|x| x.id == f.dossier_id) {
+                out.push((x.clone(), f));
+            }
+        }
+        Ok(out)
     }
 
     /// The dossier's current state (its latest fiche, whenever received).
