@@ -188,7 +188,32 @@ pub fn run(settings: &Settings) -> Result<()> {
     );
 
     println!();
+    // The demo's files were received now: the cut-off is now.
+    let cutoff = cep_store::models::now_utc();
+    println!(
+        "8. Billing at the cut-off {} UTC (billable closures, purchase-order consumption):",
+        cutoff.format("%Y-%m-%d %H:%M")
+    );
+    let billing = crate::bill_cmd::bill(
+        &store,
+        cutoff,
+        cep_domain::billable::BillingRules::default(),
+        &dir.join("billing"),
+    )?;
+    println!(
+        "   {} closed units, {} billable, {} orders; {} alert(s) at 80 % or 100 %",
+        billing.units,
+        billing.billable,
+        billing.orders,
+        billing.alerts.len()
+    );
+    println!(
+        "   units.csv and orders.csv: {}",
+        dir.join("billing").display()
+    );
+
+    println!();
     println!("Outputs: {}", dir.display());
-    println!("Not yet in the demo: indicators, billing, reports.");
+    println!("Not yet in the demo: indicators, statements, reports.");
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_link;
+mod bill_cmd;
 mod config;
 mod demo;
 mod ingest_cmd;
@@ -41,6 +42,9 @@ enum Command {
     Ingest(ingest_cmd::IngestArgs),
     /// Identity resolution: one national person id behind the operators' beneficiary ids.
     Link(link_cmd::LinkArgs),
+    /// Billable units at a cut-off and the consumption of every purchase order (units.csv,
+    /// orders.csv). Statements per quarter are still to come.
+    Bill(bill_cmd::BillArgs),
     /// Sweep DATA_DIR/inbox/L{ll}/ once: process every settled file and remove it from the inbox.
     /// Then links the new beneficiaries (`cep link`) unless --no-link.
     Sweep {
@@ -154,6 +158,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run(&settings),
         Command::Link(a) => link_cmd::run(&open_store(&settings)?, &a),
+        Command::Bill(a) => bill_cmd::run(&open_store(&settings)?, &a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
         Command::Pull {

@@ -209,6 +209,23 @@ impl Dossier {
     }
 }
 
+/// Dossiers with at least one fiche of one of `statuses` received by `cutoff` (eligibility
+/// continuity, indicators-v1 point 10).
+pub fn dossiers_with_eligible_fiche(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    statuses: impl IntoIterator<Item = &'static str>,
+) -> Result<Vec<i64>> {
+    let statuses: Vec<&str> = statuses.into_iter().collect();
+    fiches::table
+        .filter(fiches::received_at.le(cutoff))
+        .filter(fiches::statut.eq_any(statuses))
+        .select(fiches::dossier_id)
+        .distinct()
+        .load(conn)
+        .map_err(StoreError::query("reading dossiers with an eligible fiche"))
+}
+
 /// An accepted fiche: the activity data of one dossier at one `horodatage`. Identity values
 /// are not here but in [`IdentityRecord`], referenced by `identity_record_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]

@@ -554,3 +554,17 @@ pub fn analyze(conn: &mut DbConnection) -> Result<()> {
     }
     Ok(())
 }
+
+/// The national person id of every linked operator person.
+pub fn national_ids(conn: &mut DbConnection) -> Result<std::collections::HashMap<i64, String>> {
+    Ok(operator_persons::table
+        .filter(operator_persons::national_person_id.is_not_null())
+        .select((
+            operator_persons::id,
+            operator_persons::national_person_id.assume_not_null(),
+        ))
+        .load::<(i64, String)>(conn)
+        .map_err(StoreError::query("reading national person ids"))?
+        .into_iter()
+        .collect())
+}
