@@ -35,7 +35,10 @@ fn cutoff(s: &str) -> NaiveDateTime {
 
 #[test]
 fn units_at_a_cut_off() {
-    let db = TestDb::sqlite();
+    cep_store::testing::each_backend(units_at_a_cut_off_on);
+}
+
+fn units_at_a_cut_off_on(db: &TestDb) {
     let tmp = tempfile::tempdir().unwrap();
     let feeds = tmp.path().join("feeds");
     let config = cep_synth::SynthConfig::new(7, "2025-01".parse().unwrap(), 3, 0.02);
