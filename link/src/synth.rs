@@ -39,25 +39,34 @@ pub fn write(conn: &mut DbConnection, records: &[PersonRecord]) -> Result<(), St
     let identities: Vec<NewIdentityRecord> = records
         .iter()
         .zip(ids)
-        .map(|(r, id)| NewIdentityRecord {
-            operator_person_id: id,
-            identity_hash: format!("generated-{id}"),
-            nom: Some(r.nom.clone()),
-            nom_usage: r.nom_usage.clone(),
-            prenom: Some(r.prenom.clone()),
-            sexe: Some(r.sexe.code().to_owned()),
-            date_naissance: Some(r.date_naissance),
-            nir: r.nir.clone(),
-            adresse_numero: None,
-            adresse_type_voie: None,
-            adresse_voie: None,
-            adresse_commune: Some(r.commune.clone()),
-            adresse_code_postal: Some(r.code_postal.clone()),
-            email: Some(r.email.clone()),
-            telephone: None,
-            first_seen_at: now_utc(),
-        })
+        .map(|(r, id)| identity_record(id, r, &format!("generated-{id}")))
         .collect();
     insert_identities(conn, &identities)?;
     Ok(())
+}
+
+/// The identity record of a generated record for operator person `operator_person_id`.
+pub fn identity_record(
+    operator_person_id: i64,
+    r: &PersonRecord,
+    identity_hash: &str,
+) -> NewIdentityRecord {
+    NewIdentityRecord {
+        operator_person_id,
+        identity_hash: identity_hash.to_owned(),
+        nom: Some(r.nom.clone()),
+        nom_usage: r.nom_usage.clone(),
+        prenom: Some(r.prenom.clone()),
+        sexe: Some(r.sexe.code().to_owned()),
+        date_naissance: Some(r.date_naissance),
+        nir: r.nir.clone(),
+        adresse_numero: None,
+        adresse_type_voie: None,
+        adresse_voie: None,
+        adresse_commune: Some(r.commune.clone()),
+        adresse_code_postal: Some(r.code_postal.clone()),
+        email: Some(r.email.clone()),
+        telephone: None,
+        first_seen_at: now_utc(),
+    }
 }

@@ -224,9 +224,7 @@ fn a_corrected_identity_is_looked_at_again_by_the_next_incremental_run() {
         // person of record 1, recorded by another operator.
         let (wrong, right) = (&records[0], &records[1]);
         assert_ne!(before[&key(wrong)], before[&key(right)]);
-        let mut corrected = right.clone();
-        corrected.lot = wrong.lot;
-        corrected.identifiant_beneficiaire = wrong.identifiant_beneficiaire.clone();
+        let corrected = right.clone();
         let mut conn = db.store.conn().unwrap();
         let (op, _) = cep_store::models::link::operator_person(
             &mut conn,
@@ -235,24 +233,7 @@ fn a_corrected_identity_is_looked_at_again_by_the_next_incremental_run() {
         )
         .unwrap()
         .unwrap();
-        let identity = cep_store::models::dossiers::NewIdentityRecord {
-            operator_person_id: op,
-            identity_hash: "corrected".into(),
-            nom: Some(corrected.nom.clone()),
-            nom_usage: corrected.nom_usage.clone(),
-            prenom: Some(corrected.prenom.clone()),
-            sexe: Some(corrected.sexe.code().to_owned()),
-            date_naissance: Some(corrected.date_naissance),
-            nir: corrected.nir.clone(),
-            adresse_numero: None,
-            adresse_type_voie: None,
-            adresse_voie: None,
-            adresse_commune: Some(corrected.commune.clone()),
-            adresse_code_postal: Some(corrected.code_postal.clone()),
-            email: Some(corrected.email.clone()),
-            telephone: None,
-            first_seen_at: cep_store::models::now_utc(),
-        };
+        let identity = cep_link::synth::identity_record(op, &corrected, "corrected");
         cep_store::models::ingest::insert_identities(&mut conn, &[identity]).unwrap();
         drop(conn);
         let s = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
