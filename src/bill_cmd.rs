@@ -15,6 +15,9 @@ pub struct BillArgs {
     /// Folder for units.csv and orders.csv (created if needed).
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write the consumption statements of this quarter (e.g. 2025-T3) in OUT/statements/.
+    #[arg(long)]
+    pub quarter: Option<cep_domain::Quarter>,
     /// Bill abandonments (default: not billable, spec indicators-v1).
     #[arg(long)]
     pub bill_abandonments: bool,
@@ -31,12 +34,15 @@ pub struct BillSummary {
     pub billable: usize,
     pub orders: usize,
     pub alerts: Vec<(String, u8)>,
+    pub statements: usize,
+    pub amount_ttc_cents: i64,
 }
 
 pub fn bill(
     store: &Store,
     cutoff: NaiveDateTime,
     rules: BillingRules,
+    quarters: &[cep_domain::Quarter],
     out: &Path,
 ) -> Result<BillSummary> {
     let mut conn = store.conn()?;
@@ -48,7 +54,18 @@ pub fn bill(
         .with_context(|| format!("writing {}", out.join("units.csv").display()))?;
     cep_billing::export::write_orders(&out.join("orders.csv"), &per_order)
         .with_context(|| format!("writing {}", out.join("orders.csv").display()))?;
+    let mut statements = Vec::new();
+    for &q in quarters {
+        statements.extend(cep_billing::statements(&orders, &units, q, cutoff));
+    }
+    if !quarters.is_empty() {
+        let dir = out.join("statements");
+        cep_billing::export::write_statements(&dir, &statements)
+            .with_context(|| format!("writing statements in {}", dir.display()))?;
+    }
     Ok(BillSummary {
+        statements: statements.len(),
+        amount_ttc_cents: statements.iter().map(|s| s.amount_ttc_cents).sum(),
         cutoff,
         units: units.len(),
         billable: units.iter().filter(|u| u.verdict.billable()).count(),
@@ -69,7 +86,8 @@ pub fn run(store: &Store, args: &BillArgs) -> Result<()> {
         bill_abandonments: args.bill_abandonments,
         hold_concurrent: args.hold_concurrent,
     };
-    let s = bill(store, cutoff, rules, &args.out)?;
+    let quarters: Vec<cep_domain::Quarter> = args.quarter.into_iter().collect();
+    let s = bill(store, cutoff, rules, &quarters, &args.out)?;
     println!(
         "cut-off {} UTC: {} closed units, {} billable; {} orders; units.csv and orders.csv in {}",
         s.cutoff,
@@ -78,6 +96,14 @@ pub fn run(store: &Store, args: &BillArgs) -> Result<()> {
         s.orders,
         args.out.display()
     );
+    if let Some(q) = args.quarter {
+        println!(
+            "  {q}: {} statement(s), {} € TTC in all, in {}",
+            s.statements,
+            cep_billing::export::euros(s.amount_ttc_cents),
+            args.out.join("statements").display()
+        );
+    }
     for (order, alert) in &s.alerts {
         println!("  alert: order {order} at {alert} % of its quantity");
     }

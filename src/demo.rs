@@ -194,10 +194,12 @@ pub fn run(settings: &Settings) -> Result<()> {
         "8. Billing at the cut-off {} UTC (billable closures, purchase-order consumption):",
         cutoff.format("%Y-%m-%d %H:%M")
     );
+    let quarter: cep_domain::Quarter = "2025-T1".parse().expect("valid quarter");
     let billing = crate::bill_cmd::bill(
         &store,
         cutoff,
         cep_domain::billable::BillingRules::default(),
+        &[quarter],
         &dir.join("billing"),
     )?;
     println!(
@@ -208,12 +210,17 @@ pub fn run(settings: &Settings) -> Result<()> {
         billing.alerts.len()
     );
     println!(
-        "   units.csv and orders.csv: {}",
+        "   {quarter}: {} consumption statements, {} € TTC in all",
+        billing.statements,
+        cep_billing::export::euros(billing.amount_ttc_cents)
+    );
+    println!(
+        "   units.csv, orders.csv and statements/: {}",
         dir.join("billing").display()
     );
 
     println!();
     println!("Outputs: {}", dir.display());
-    println!("Not yet in the demo: indicators, statements, reports.");
+    println!("Not yet in the demo: indicators, reconciliation, the quality bonus, reports.");
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! with a decimal comma).
 
 use crate::orders::OrderConsumption;
+use crate::statement::Statement;
 use crate::units::Unit;
 use cep_domain::ClosureKind;
 use std::io::Write;
@@ -90,10 +91,82 @@ pub fn write_orders(path: &Path, orders: &[OrderConsumption]) -> std::io::Result
     write(path, &s)
 }
 
+/// Writes each statement as `DIR/{number}.csv` (a header block, one line per unit, the
+/// totals) and all of them as `DIR/statements.json` (amounts in integer cents).
+pub fn write_statements(dir: &Path, statements: &[Statement]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut json = Vec::new();
+    for st in statements {
+        let mut s = format!(
+            "etat_de_consommation;{}\nbon_de_commande;{}\ntrimestre;{}\ndate_arrete_utc;{}\n\nnumero_dossier;reference_bc;uo;date_engagement;date_cloture\n",
+            st.number,
+            st.order_reference,
+            st.quarter,
+            st.cutoff.format("%Y-%m-%dT%H:%M:%S")
+        );
+        for l in &st.lines {
+            s.push_str(&format!(
+                "{};{};{};{};{}\n",
+                l.numero_dossier,
+                l.reference_bc.as_deref().unwrap_or(""),
+                l.uo.column_code(),
+                l.date_engagement,
+                l.date_cloture
+            ));
+        }
+        s.push_str(&format!(
+            "\nquantite;{}\nprix_unitaire_ht;{}\nmontant_ht;{}\ntva ({});{}\nmontant_ttc;{}\nquantite_commandee;{}\nconsommation_cumulee;{}\nsolde;{}\n",
+            st.lines.len(),
+            euros(st.unit_price_ht_cents),
+            euros(st.amount_ht_cents),
+            rate(st.vat_rate_bp),
+            euros(st.vat_cents),
+            euros(st.amount_ttc_cents),
+            st.ordered,
+            st.consumed_to_date,
+            st.remaining
+        ));
+        write(&dir.join(format!("{}.csv", st.number)), &s)?;
+        json.push(serde_json::json!({
+            "number": st.number,
+            "order_reference": st.order_reference,
+            "quarter": st.quarter.to_string(),
+            "cutoff_utc": st.cutoff.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            "lines": st.lines.iter().map(|l| serde_json::json!({
+                "numero_dossier": l.numero_dossier,
+                "reference_bc": l.reference_bc,
+                "uo": l.uo.column_code(),
+                "date_engagement": l.date_engagement.to_string(),
+                "date_cloture": l.date_cloture.to_string(),
+            })).collect::<Vec<_>>(),
+            "quantity": st.lines.len(),
+            "unit_price_ht_cents": st.unit_price_ht_cents,
+            "amount_ht_cents": st.amount_ht_cents,
+            "vat_rate_bp": st.vat_rate_bp,
+            "vat_cents": st.vat_cents,
+            "amount_ttc_cents": st.amount_ttc_cents,
+            "ordered": st.ordered,
+            "consumed_to_date": st.consumed_to_date,
+            "remaining": st.remaining,
+        }));
+    }
+    let text = serde_json::to_string_pretty(&json).expect("statements serialise") + "\n";
+    let tmp = dir.join("statements.json.part");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, dir.join("statements.json"))
+}
+
+/// A VAT rate from basis points: `2000` → `20,00 %`.
+fn rate(bp: i32) -> String {
+    format!("{},{:02} %", bp / 100, bp % 100)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn euros_with_a_decimal_comma() {
+        assert_eq!(super::rate(2000), "20,00 %");
+        assert_eq!(super::rate(550), "5,50 %");
         assert_eq!(super::euros(123_456), "1234,56");
         assert_eq!(super::euros(5), "0,05");
         assert_eq!(super::euros(-1_999), "-19,99");

@@ -6,14 +6,19 @@
 //!
 //! [`export`] writes `units.csv` and `orders.csv` (`cep bill --out DIR`).
 //!
-//! Still to come (issue 7): consumption statements per order and quarter with amounts, VAT and
-//! reconciliation against the operators' statement numbers, the quality bonus, `--quarter`.
+//! [`statement`] makes the consumption statements per order and quarter (exact cents, VAT on
+//! the total rounded half-up).
+//!
+//! Still to come (issue 7): reconciliation against the operators' statement numbers, the
+//! quality bonus, order amendments and closing from the command line.
 
 pub mod export;
 pub mod orders;
+pub mod statement;
 pub mod units;
 
 pub use orders::{OrderConsumption, consumption};
+pub use statement::{Statement, statements};
 pub use units::{Unit, units_at, units_with_persons};
 
 #[derive(Debug, thiserror::Error)]
