@@ -36,6 +36,8 @@ pub struct BillSummary {
     pub alerts: Vec<(String, u8)>,
     pub statements: usize,
     pub amount_ttc_cents: i64,
+    /// Reconciliation findings against the operators' statement numbers.
+    pub findings: usize,
 }
 
 pub fn bill(
@@ -55,15 +57,21 @@ pub fn bill(
     cep_billing::export::write_orders(&out.join("orders.csv"), &per_order)
         .with_context(|| format!("writing {}", out.join("orders.csv").display()))?;
     let mut statements = Vec::new();
+    let mut findings = Vec::new();
     for &q in quarters {
         statements.extend(cep_billing::statements(&orders, &units, q, cutoff));
+        findings.extend(cep_billing::reconcile::reconcile(&units, q));
     }
     if !quarters.is_empty() {
         let dir = out.join("statements");
         cep_billing::export::write_statements(&dir, &statements)
             .with_context(|| format!("writing statements in {}", dir.display()))?;
+        let path = out.join("reconciliation.csv");
+        cep_billing::export::write_reconciliation(&path, &findings)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(BillSummary {
+        findings: findings.len(),
         statements: statements.len(),
         amount_ttc_cents: statements.iter().map(|s| s.amount_ttc_cents).sum(),
         cutoff,
@@ -98,10 +106,11 @@ pub fn run(store: &Store, args: &BillArgs) -> Result<()> {
     );
     if let Some(q) = args.quarter {
         println!(
-            "  {q}: {} statement(s), {} € TTC in all, in {}",
+            "  {q}: {} statement(s), {} € TTC in all, in {}; {} reconciliation finding(s) in reconciliation.csv",
             s.statements,
             cep_billing::export::euros(s.amount_ttc_cents),
-            args.out.join("statements").display()
+            args.out.join("statements").display(),
+            s.findings
         );
     }
     for (order, alert) in &s.alerts {

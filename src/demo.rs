@@ -210,9 +210,10 @@ pub fn run(settings: &Settings) -> Result<()> {
         billing.alerts.len()
     );
     println!(
-        "   {quarter}: {} consumption statements, {} € TTC in all",
+        "   {quarter}: {} consumption statements, {} € TTC in all; {} reconciliation finding(s) against the operators' statement numbers",
         billing.statements,
-        cep_billing::export::euros(billing.amount_ttc_cents)
+        cep_billing::export::euros(billing.amount_ttc_cents),
+        billing.findings
     );
     println!(
         "   units.csv, orders.csv and statements/: {}",
@@ -221,6 +222,6 @@ pub fn run(settings: &Settings) -> Result<()> {
 
     println!();
     println!("Outputs: {}", dir.display());
-    println!("Not yet in the demo: indicators, reconciliation, the quality bonus, reports.");
+    println!("Not yet in the demo: indicators, the quality bonus, reports.");
     Ok(())
 }

@@ -156,6 +156,24 @@ pub fn write_statements(dir: &Path, statements: &[Statement]) -> std::io::Result
     std::fs::rename(tmp, dir.join("statements.json"))
 }
 
+/// Writes `reconciliation.csv`: one row per finding.
+pub fn write_reconciliation(
+    path: &Path,
+    findings: &[crate::reconcile::Discrepancy],
+) -> std::io::Result<()> {
+    let mut s = String::from("numero_dossier;numero_decompte;constat;detail\n");
+    for d in findings {
+        s.push_str(&format!(
+            "{};{};{};{}\n",
+            d.numero_dossier,
+            d.numero_decompte.as_deref().unwrap_or(""),
+            d.finding.code(),
+            d.detail
+        ));
+    }
+    write(path, &s)
+}
+
 /// A VAT rate from basis points: `2000` → `20,00 %`.
 fn rate(bp: i32) -> String {
     format!("{},{:02} %", bp / 100, bp % 100)

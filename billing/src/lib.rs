@@ -9,11 +9,14 @@
 //! [`statement`] makes the consumption statements per order and quarter (exact cents, VAT on
 //! the total rounded half-up).
 //!
-//! Still to come (issue 7): reconciliation against the operators' statement numbers, the
-//! quality bonus, order amendments and closing from the command line.
+//! [`reconcile`] compares them with the operators' statement numbers (`numero_decompte`).
+//!
+//! Still to come (issue 7): units billed while still open, the quality bonus, order amendments
+//! and closing from the command line.
 
 pub mod export;
 pub mod orders;
+pub mod reconcile;
 pub mod statement;
 pub mod units;
 

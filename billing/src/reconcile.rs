@@ -1,0 +1,187 @@
+//! Reconciliation of the operators' quarterly statements (*décomptes*, the `numero_decompte`
+//! carried on the fiches) with the units found billable at the cut-off.
+
+use crate::units::Unit;
+use cep_domain::ids::StatementNumber;
+use cep_domain::{Quarter, YearMonth};
+use std::collections::HashMap;
+
+/// A difference between what an operator billed and what is billable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Finding {
+    /// Billed by the operator, not billable here (the unit's first reason says why).
+    BilledNotBillable,
+    /// Billable here, in none of the operator's statements.
+    BillableNotBilled,
+    /// Billed on a statement of another lot or another quarter than the unit's closure.
+    BilledInAnotherPeriod,
+    /// The same consumption reference billed by two dossiers.
+    BilledTwice,
+    /// `numero_decompte` is not of the form `AAAA-Lotww-Tq-nn`.
+    MalformedStatementNumber,
+}
+
+impl Finding {
+    pub fn code(self) -> &'static str {
+        match self {
+            Finding::BilledNotBillable => "FACTURE_NON_FACTURABLE",
+            Finding::BillableNotBilled => "FACTURABLE_NON_FACTURE",
+            Finding::BilledInAnotherPeriod => "AUTRE_PERIODE",
+            Finding::BilledTwice => "FACTURE_DEUX_FOIS",
+            Finding::MalformedStatementNumber => "DECOMPTE_INVALIDE",
+        }
+    }
+}
+
+/// One finding on one unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discrepancy {
+    pub numero_dossier: String,
+    pub numero_decompte: Option<String>,
+    pub finding: Finding,
+    /// For `BilledNotBillable`: the unit's first reason (`INELIGIBLE`, …).
+    pub detail: String,
+}
+
+/// Findings on the units closed in `quarter` (and on units billed on one of that quarter's
+/// statements), in dossier order.
+pub fn reconcile(units: &[Unit], quarter: Quarter) -> Vec<Discrepancy> {
+    let in_quarter = |u: &Unit| quarter.contains(u.closure.date);
+    let statement = |u: &Unit| {
+        u.numero_decompte
+            .as_deref()
+            .map(|n| n.parse::<StatementNumber>())
+    };
+    let on_this_quarter = |u: &Unit| matches!(statement(u), Some(Ok(s)) if i32::from(s.year()) == quarter.year() && u32::from(s.quarter()) == quarter.quarter());
+    let mut billers: HashMap<&str, usize> = HashMap::new();
+    for u in units {
+        if let (Some(r), Some(_)) = (u.reference_bc.as_deref(), u.numero_decompte.as_deref()) {
+            *billers.entry(r).or_default() += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for u in units.iter().filter(|u| in_quarter(u) || on_this_quarter(u)) {
+        let mut add = |finding: Finding, detail: String| {
+            out.push(Discrepancy {
+                numero_dossier: u.numero_dossier.clone(),
+                numero_decompte: u.numero_decompte.clone(),
+                finding,
+                detail,
+            })
+        };
+        match statement(u) {
+            None => {
+                if u.verdict.billable() {
+                    add(Finding::BillableNotBilled, String::new());
+                }
+            }
+            Some(Err(_)) => add(Finding::MalformedStatementNumber, String::new()),
+            Some(Ok(s)) => {
+                if !u.verdict.billable() {
+                    let reason = u.verdict.reason().map(|r| r.code()).unwrap_or("");
+                    add(Finding::BilledNotBillable, reason.to_owned());
+                }
+                let q = YearMonth::of(u.closure.date).quarter();
+                let same_period = s.lot() == u.lot
+                    && i32::from(s.year()) == q.year()
+                    && u32::from(s.quarter()) == q.quarter();
+                if !same_period {
+                    add(
+                        Finding::BilledInAnotherPeriod,
+                        format!("clôture le {}", u.closure.date),
+                    );
+                }
+                if u.reference_bc.as_deref().is_some_and(|r| billers[r] > 1) {
+                    add(
+                        Finding::BilledTwice,
+                        u.reference_bc.clone().unwrap_or_default(),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cep_domain::billable::{NotBillable, Verdict};
+    use cep_domain::ids::PurchaseOrderRef;
+    use cep_domain::{Closure, ClosureKind, Lot, WorkUnit};
+
+    fn unit(n: u32, closed: &str, decompte: Option<&str>, billable: bool) -> Unit {
+        let o: PurchaseOrderRef = "2025-Lot08-UO01-01".parse().unwrap();
+        Unit {
+            numero_dossier: format!("A72501010000{n:02}"),
+            lot: Lot::new(8).unwrap(),
+            uo: WorkUnit::Uo1,
+            engagement: "2025-01-02".parse().unwrap(),
+            closure: Closure {
+                date: closed.parse().unwrap(),
+                kind: ClosureKind::Voluntary,
+            },
+            reference_bc: Some(format!("2025-Lot08-UO01-01-{n:05}")),
+            numero_decompte: decompte.map(Into::into),
+            concurrent: false,
+            verdict: if billable {
+                Verdict {
+                    reasons: vec![],
+                    consumes: Some(o),
+                }
+            } else {
+                Verdict {
+                    reasons: vec![NotBillable::LivrableMissing],
+                    consumes: None,
+                }
+            },
+        }
+    }
+
+    fn findings(units: &[Unit]) -> Vec<(String, &'static str, String)> {
+        reconcile(units, "2025-T1".parse().unwrap())
+            .into_iter()
+            .map(|d| (d.numero_dossier, d.finding.code(), d.detail))
+            .collect()
+    }
+
+    #[test]
+    fn billed_and_billable_agree() {
+        assert!(findings(&[unit(1, "2025-02-01", Some("2025-Lot08-T1-01"), true)]).is_empty());
+    }
+
+    #[test]
+    fn each_kind_of_finding() {
+        let mut twice = unit(4, "2025-03-01", Some("2025-Lot08-T1-01"), true);
+        let mut again = unit(5, "2025-03-02", Some("2025-Lot08-T1-01"), false);
+        again.reference_bc = twice.reference_bc.clone();
+        twice.numero_dossier = "A7250101000004".into();
+        let units = vec![
+            unit(1, "2025-02-01", Some("2025-Lot08-T1-01"), false),
+            unit(2, "2025-02-01", None, true),
+            unit(3, "2025-04-02", Some("2025-Lot08-T1-01"), true),
+            twice,
+            again,
+            unit(6, "2025-02-01", Some("T1 2025"), true),
+            unit(7, "2025-02-01", Some("2025-Lot05-T1-01"), true),
+        ];
+        let f = findings(&units);
+        let has = |n: &str, code: &str| f.iter().any(|(d, c, _)| d.ends_with(n) && *c == code);
+        assert!(has("01", "FACTURE_NON_FACTURABLE"), "{f:?}");
+        assert!(
+            f.iter()
+                .any(|(_, c, d)| *c == "FACTURE_NON_FACTURABLE" && d == "LIVRABLE_MISSING")
+        );
+        assert!(has("02", "FACTURABLE_NON_FACTURE"), "{f:?}");
+        assert!(
+            has("03", "AUTRE_PERIODE"),
+            "closed in Q2, billed on a Q1 statement: {f:?}"
+        );
+        assert!(
+            has("04", "FACTURE_DEUX_FOIS") && has("05", "FACTURE_DEUX_FOIS"),
+            "{f:?}"
+        );
+        assert!(has("06", "DECOMPTE_INVALIDE"), "{f:?}");
+        assert!(has("07", "AUTRE_PERIODE"), "another lot's statement: {f:?}");
+    }
+}
