@@ -18,6 +18,9 @@ pub struct BillArgs {
     /// Also write the consumption statements of this quarter (e.g. 2025-T3) in OUT/statements/.
     #[arg(long)]
     pub quarter: Option<cep_domain::Quarter>,
+    /// Also compute the quality bonus of this half-year (e.g. 2025-S2) into OUT/bonus.csv.
+    #[arg(long)]
+    pub half: Option<cep_domain::HalfYear>,
     /// Bill abandonments (default: not billable, spec indicators-v1).
     #[arg(long)]
     pub bill_abandonments: bool,
@@ -38,6 +41,8 @@ pub struct BillSummary {
     pub amount_ttc_cents: i64,
     /// Reconciliation findings against the operators' statement numbers.
     pub findings: usize,
+    /// Quality bonuses of the half-year, all lots, when asked.
+    pub bonus_ht_cents: Option<i64>,
 }
 
 pub fn bill(
@@ -45,6 +50,7 @@ pub fn bill(
     cutoff: NaiveDateTime,
     rules: BillingRules,
     quarters: &[cep_domain::Quarter],
+    half: Option<cep_domain::HalfYear>,
     out: &Path,
 ) -> Result<BillSummary> {
     let mut conn = store.conn()?;
@@ -70,7 +76,36 @@ pub fn bill(
         cep_billing::export::write_reconciliation(&path, &findings)
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    let mut bonus_ht_cents = None;
+    if let Some(h) = half {
+        let answers: Vec<(String, chrono::NaiveDate, bool)> =
+            cep_store::models::buyer::SurveyAnswer::all_current_with_lot(&mut conn)?
+                .into_iter()
+                .filter_map(|(lot, a)| Some((lot?, a.date_reponse, a.qualite && a.utilite)))
+                .collect();
+        let price: std::collections::HashMap<&str, i64> = orders
+            .iter()
+            .map(|o| (o.reference.as_str(), o.prix_unitaire_ht_cents))
+            .collect();
+        let bonuses = cep_billing::bonus::bonuses(
+            &cep_billing::bonus::BonusScheme::default(),
+            h,
+            &answers,
+            &units,
+            |u| {
+                u.verdict
+                    .consumes
+                    .and_then(|o| price.get(o.to_string().as_str()).copied())
+                    .unwrap_or(0)
+            },
+        );
+        let path = out.join("bonus.csv");
+        cep_billing::export::write_bonuses(&path, &bonuses)
+            .with_context(|| format!("writing {}", path.display()))?;
+        bonus_ht_cents = Some(bonuses.iter().map(|b| b.bonus_ht_cents).sum());
+    }
     Ok(BillSummary {
+        bonus_ht_cents,
         findings: findings.len(),
         statements: statements.len(),
         amount_ttc_cents: statements.iter().map(|s| s.amount_ttc_cents).sum(),
@@ -95,7 +130,7 @@ pub fn run(store: &Store, args: &BillArgs) -> Result<()> {
         hold_concurrent: args.hold_concurrent,
     };
     let quarters: Vec<cep_domain::Quarter> = args.quarter.into_iter().collect();
-    let s = bill(store, cutoff, rules, &quarters, &args.out)?;
+    let s = bill(store, cutoff, rules, &quarters, args.half, &args.out)?;
     println!(
         "cut-off {} UTC: {} closed units, {} billable; {} orders; units.csv and orders.csv in {}",
         s.cutoff,
@@ -111,6 +146,12 @@ pub fn run(store: &Store, args: &BillArgs) -> Result<()> {
             cep_billing::export::euros(s.amount_ttc_cents),
             args.out.join("statements").display(),
             s.findings
+        );
+    }
+    if let (Some(h), Some(total)) = (args.half, s.bonus_ht_cents) {
+        println!(
+            "  {h}: quality bonuses {} € HT in all (scheme: default assumption), in bonus.csv",
+            cep_billing::export::euros(total)
         );
     }
     for (order, alert) in &s.alerts {

@@ -195,11 +195,13 @@ pub fn run(settings: &Settings) -> Result<()> {
         cutoff.format("%Y-%m-%d %H:%M")
     );
     let quarter: cep_domain::Quarter = "2025-T1".parse().expect("valid quarter");
+    let half: cep_domain::HalfYear = "2025-S1".parse().expect("valid half-year");
     let billing = crate::bill_cmd::bill(
         &store,
         cutoff,
         cep_domain::billable::BillingRules::default(),
         &[quarter],
+        Some(half),
         &dir.join("billing"),
     )?;
     println!(
@@ -216,12 +218,16 @@ pub fn run(settings: &Settings) -> Result<()> {
         billing.findings
     );
     println!(
-        "   units.csv, orders.csv and statements/: {}",
+        "   {half}: quality bonuses {} € HT in all (default scheme, an assumption until the CCAP's values are entered)",
+        cep_billing::export::euros(billing.bonus_ht_cents.unwrap_or_default())
+    );
+    println!(
+        "   units.csv, orders.csv, statements/, reconciliation.csv, bonus.csv: {}",
         dir.join("billing").display()
     );
 
     println!();
     println!("Outputs: {}", dir.display());
-    println!("Not yet in the demo: indicators, the quality bonus, reports.");
+    println!("Not yet in the demo: indicators, reports.");
     Ok(())
 }

@@ -174,6 +174,34 @@ pub fn write_reconciliation(
     write(path, &s)
 }
 
+/// Writes `bonus.csv`: each lot's quality bonus for the half-year with its inputs.
+pub fn write_bonuses(path: &Path, bonuses: &[crate::bonus::Bonus]) -> std::io::Result<()> {
+    let mut s = String::from(
+        "lot;semestre;bareme;reponses;satisfaits;taux;borne_wilson;palier;base_ht;prime_ht;remarque\n",
+    );
+    let ratio = |x: Option<f64>| {
+        x.map(|v| format!("{v:.6}").replace('.', ","))
+            .unwrap_or_default()
+    };
+    for b in bonuses {
+        s.push_str(&format!(
+            "{};{};{};{};{};{};{};{};{};{};{}\n",
+            b.lot,
+            b.half,
+            b.scheme_version,
+            b.answers,
+            b.satisfied,
+            ratio(b.rate),
+            ratio(b.wilson_lower),
+            b.tier.map(|t| rate(t.bonus_bp as i32)).unwrap_or_default(),
+            euros(b.base_ht_cents),
+            euros(b.bonus_ht_cents),
+            b.note
+        ));
+    }
+    write(path, &s)
+}
+
 /// A VAT rate from basis points: `2000` → `20,00 %`.
 fn rate(bp: i32) -> String {
     format!("{},{:02} %", bp / 100, bp % 100)

@@ -11,9 +11,13 @@
 //!
 //! [`reconcile`] compares them with the operators' statement numbers (`numero_decompte`).
 //!
-//! Still to come (issue 7): units billed while still open, the quality bonus, order amendments
-//! and closing from the command line.
+//! [`bonus`] computes the half-yearly quality bonus per lot from 8.1 (the scheme's default is an
+//! assumption until the CCAP's values are entered).
+//!
+//! Still to come (issue 7): units billed while still open, order amendments and closing from
+//! the command line, the scheme read from the configuration file.
 
+pub mod bonus;
 pub mod export;
 pub mod orders;
 pub mod reconcile;

@@ -257,6 +257,34 @@ pub struct SurveyAnswer {
     pub superseded_at: Option<NaiveDateTime>,
 }
 
+impl SurveyAnswer {
+    /// The current survey answers (buyer-side data are used as currently recorded,
+    /// indicators-v1 point 17), each with the lot of its dossier when the dossier is known.
+    pub fn all_current_with_lot(
+        conn: &mut DbConnection,
+    ) -> Result<Vec<(Option<String>, SurveyAnswer)>> {
+        let answers: Vec<SurveyAnswer> = survey_answers::table
+            .filter(survey_answers::superseded_at.is_null())
+            .order(survey_answers::id)
+            .select(SurveyAnswer::as_select())
+            .load(conn)
+            .map_err(StoreError::query("reading survey answers"))?;
+        let lots: std::collections::HashMap<String, String> = crate::schema::dossiers::table
+            .select((
+                crate::schema::dossiers::numero_dossier,
+                crate::schema::dossiers::lot,
+            ))
+            .load::<(String, String)>(conn)
+            .map_err(StoreError::query("reading dossiers' lots"))?
+            .into_iter()
+            .collect();
+        Ok(answers
+            .into_iter()
+            .map(|a| (lots.get(&a.numero_dossier).cloned(), a))
+            .collect())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Insertable)]
 #[diesel(table_name = survey_answers)]
 pub struct NewSurveyAnswer {
