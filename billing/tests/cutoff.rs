@@ -57,7 +57,12 @@ fn units_at_a_cut_off_on(db: &TestDb) {
             // Everything received by T1 is in: link, and take the units at T1.
             cep_link::run::run(&db.store, cep_link::Mode::Full, &Default::default()).unwrap();
             let mut conn = db.store.conn().unwrap();
-            before_t1 = Some(units_at(&mut conn, t1, BillingRules::default()).unwrap());
+            let units = units_at(&mut conn, t1, BillingRules::default()).unwrap();
+            let orders = PurchaseOrder::all_current(&mut conn).unwrap();
+            let statements =
+                cep_billing::statements(&orders, &units, "2025-T1".parse().unwrap(), t1);
+            assert!(!statements.is_empty());
+            before_t1 = Some((units, statements));
         }
         let sub = Submission {
             file_name: path.file_name().unwrap().to_string_lossy().into(),
@@ -71,15 +76,21 @@ fn units_at_a_cut_off_on(db: &TestDb) {
     cep_link::run::run(&db.store, cep_link::Mode::Incremental, &Default::default()).unwrap();
     let mut conn = db.store.conn().unwrap();
 
-    // The same cut-off gives the same units after later files arrived.
+    // The same cut-off gives the same units, and statements, after later files arrived.
     let again = units_at(&mut conn, t1, BillingRules::default()).unwrap();
-    let before_t1 = before_t1.expect("files after T1");
+    let (before_t1, statements_t1) = before_t1.expect("files after T1");
     assert!(
         before_t1.len() > 100,
         "{} units closed at T1",
         before_t1.len()
     );
     assert_eq!(again, before_t1);
+    let orders_now = PurchaseOrder::all_current(&mut conn).unwrap();
+    let q1 = "2025-T1".parse().unwrap();
+    assert_eq!(
+        cep_billing::statements(&orders_now, &again, q1, t1),
+        statements_t1
+    );
 
     // At the end: every order consumed within its quantity, by units of its lot and UO.
     let t2 = cutoff("2025-04-30T00:00:00Z");
@@ -116,6 +127,66 @@ fn units_at_a_cut_off_on(db: &TestDb) {
             }
         }
     }
+
+    // An amended order (quantity lowered to 5): its consumption follows the order as
+    // currently recorded, the units past 5 become BC_EXHAUSTED, in closure order.
+    let busiest = per_order.iter().max_by_key(|o| o.consumed).unwrap().clone();
+    assert!(busiest.consumed > 5);
+    let o = orders
+        .iter()
+        .find(|o| o.reference == busiest.reference)
+        .unwrap();
+    let amended = tmp.path().join("amended.csv");
+    std::fs::write(
+        &amended,
+        format!(
+            "reference;date_notification;quantite;prix_unitaire_ht;taux_tva;date_debut;date_fin\n{};{};5;{};{};{};{}\n",
+            o.reference,
+            o.date_notification,
+            cep_billing::export::euros(o.prix_unitaire_ht_cents).replace(',', "."),
+            f64::from(o.taux_tva_bp) / 10_000.0,
+            o.date_debut,
+            o.date_fin
+        ),
+    )
+    .unwrap();
+    let outcome = import(&db.store, ImportKind::PurchaseOrders, &amended).unwrap();
+    assert_eq!(outcome.amended, 1, "{outcome:?}");
+    let after = units_at(&mut conn, t2, BillingRules::default()).unwrap();
+    let orders_after = PurchaseOrder::all_current(&mut conn).unwrap();
+    let per_order_after = consumption(&orders_after, &after, paris::date_of(t2));
+    let row = per_order_after
+        .iter()
+        .find(|r| r.reference == busiest.reference)
+        .unwrap();
+    assert_eq!(
+        (row.quantity, row.consumed, row.remaining, row.alert),
+        (5, 5, 0, Some(100))
+    );
+    let mut served: Vec<&cep_billing::Unit> = after
+        .iter()
+        .filter(|u| {
+            u.verdict
+                .consumes
+                .is_some_and(|c| c.to_string() == busiest.reference)
+        })
+        .collect();
+    served.sort_by_key(|u| (u.closure.date, u.numero_dossier.clone()));
+    let exhausted_first = after
+        .iter()
+        .filter(|u| u.verdict.reason() == Some(cep_domain::billable::NotBillable::BcExhausted))
+        .filter(|u| {
+            u.reference_bc
+                .as_deref()
+                .is_some_and(|r| r.starts_with(&busiest.reference))
+        })
+        .map(|u| (u.closure.date, u.numero_dossier.clone()))
+        .min()
+        .unwrap();
+    assert!(
+        (served[4].closure.date, served[4].numero_dossier.clone()) < exhausted_first,
+        "the five served close before the first exhausted unit"
+    );
 
     // CONCURRENT_CEP at the cut-off, once linked: the same units as with the generator's
     // true persons. (The truth's facts.csv names only the dossiers it made concurrent on
