@@ -64,9 +64,14 @@ pub fn bill(
         .with_context(|| format!("writing {}", out.join("orders.csv").display()))?;
     let mut statements = Vec::new();
     let mut findings = Vec::new();
+    let open_billed = if quarters.is_empty() {
+        vec![]
+    } else {
+        cep_billing::units::billed_while_open(&mut conn, cutoff)?
+    };
     for &q in quarters {
         statements.extend(cep_billing::statements(&orders, &units, q, cutoff));
-        findings.extend(cep_billing::reconcile::reconcile(&units, q));
+        findings.extend(cep_billing::reconcile::reconcile(&units, &open_billed, q));
     }
     if !quarters.is_empty() {
         let dir = out.join("statements");

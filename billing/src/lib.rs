@@ -14,8 +14,9 @@
 //! [`bonus`] computes the half-yearly quality bonus per lot from 8.1 (the scheme's default is an
 //! assumption until the CCAP's values are entered).
 //!
-//! Still to come (issue 7): units billed while still open, order amendments and closing from
-//! the command line, the scheme read from the configuration file.
+//! Still to come (issue 7): order amendments and closing from the command line (re-importing
+//! the order's CSV line amends it today), stored alerts, the scheme read from the configuration
+//! file.
 
 pub mod bonus;
 pub mod export;

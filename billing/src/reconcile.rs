@@ -19,6 +19,8 @@ pub enum Finding {
     BilledTwice,
     /// `numero_decompte` is not of the form `AAAA-Lotww-Tq-nn`.
     MalformedStatementNumber,
+    /// Billed by the operator while the unit is not closed at the cut-off.
+    BilledNotClosed,
 }
 
 impl Finding {
@@ -29,6 +31,7 @@ impl Finding {
             Finding::BilledInAnotherPeriod => "AUTRE_PERIODE",
             Finding::BilledTwice => "FACTURE_DEUX_FOIS",
             Finding::MalformedStatementNumber => "DECOMPTE_INVALIDE",
+            Finding::BilledNotClosed => "FACTURE_NON_CLOTURE",
         }
     }
 }
@@ -44,8 +47,14 @@ pub struct Discrepancy {
 }
 
 /// Findings on the units closed in `quarter` (and on units billed on one of that quarter's
-/// statements), in dossier order.
-pub fn reconcile(units: &[Unit], quarter: Quarter) -> Vec<Discrepancy> {
+/// statements), in dossier order, then on the open dossiers billed on one of that quarter's
+/// statements (`open_billed`: `(numero_dossier, numero_decompte)`, from
+/// [`crate::units::billed_while_open`]).
+pub fn reconcile(
+    units: &[Unit],
+    open_billed: &[(String, String)],
+    quarter: Quarter,
+) -> Vec<Discrepancy> {
     let in_quarter = |u: &Unit| quarter.contains(u.closure.date);
     let statement = |u: &Unit| {
         u.numero_decompte
@@ -60,6 +69,7 @@ pub fn reconcile(units: &[Unit], quarter: Quarter) -> Vec<Discrepancy> {
         }
     }
     let mut out = Vec::new();
+    let this_quarter = |n: &str| matches!(n.parse::<StatementNumber>(), Ok(s) if i32::from(s.year()) == quarter.year() && u32::from(s.quarter()) == quarter.quarter());
     for u in units.iter().filter(|u| in_quarter(u) || on_this_quarter(u)) {
         let mut add = |finding: Finding, detail: String| {
             out.push(Discrepancy {
@@ -100,6 +110,14 @@ pub fn reconcile(units: &[Unit], quarter: Quarter) -> Vec<Discrepancy> {
             }
         }
     }
+    for (numero, decompte) in open_billed.iter().filter(|(_, d)| this_quarter(d)) {
+        out.push(Discrepancy {
+            numero_dossier: numero.clone(),
+            numero_decompte: Some(decompte.clone()),
+            finding: Finding::BilledNotClosed,
+            detail: String::new(),
+        });
+    }
     out
 }
 
@@ -139,7 +157,11 @@ mod tests {
     }
 
     fn findings(units: &[Unit]) -> Vec<(String, &'static str, String)> {
-        reconcile(units, "2025-T1".parse().unwrap())
+        let open = vec![
+            ("A7250101000008".to_owned(), "2025-Lot08-T1-01".to_owned()),
+            ("A7250101000009".to_owned(), "2025-Lot08-T2-01".to_owned()),
+        ];
+        reconcile(units, &open, "2025-T1".parse().unwrap())
             .into_iter()
             .map(|d| (d.numero_dossier, d.finding.code(), d.detail))
             .collect()
@@ -147,7 +169,16 @@ mod tests {
 
     #[test]
     fn billed_and_billable_agree() {
-        assert!(findings(&[unit(1, "2025-02-01", Some("2025-Lot08-T1-01"), true)]).is_empty());
+        let f = findings(&[unit(1, "2025-02-01", Some("2025-Lot08-T1-01"), true)]);
+        // Only the open dossier billed on a Q1 statement is a finding.
+        assert_eq!(
+            f,
+            vec![(
+                "A7250101000008".to_owned(),
+                "FACTURE_NON_CLOTURE",
+                String::new()
+            )]
+        );
     }
 
     #[test]
@@ -183,5 +214,10 @@ mod tests {
         );
         assert!(has("06", "DECOMPTE_INVALIDE"), "{f:?}");
         assert!(has("07", "AUTRE_PERIODE"), "another lot's statement: {f:?}");
+        assert!(has("08", "FACTURE_NON_CLOTURE"), "{f:?}");
+        assert!(
+            !f.iter().any(|(d, _, _)| d.ends_with("09")),
+            "a Q2 statement is Q2's business"
+        );
     }
 }

@@ -50,27 +50,8 @@ struct State {
     has_deliverable: bool,
 }
 
-/// Every unit effectively closed at `cutoff` (closures and abandonments decided on the
-/// cut-off's date in Europe/Paris), in dossier order, with its verdict. Persons are the national
-/// persons of identity resolution.
-pub fn units_at(
-    conn: &mut DbConnection,
-    cutoff: NaiveDateTime,
-    rules: BillingRules,
-) -> Result<Vec<Unit>, BillingError> {
-    let national = national_ids(conn)?;
-    units_with_persons(conn, cutoff, rules, &national)
-}
-
-/// [`units_at`] with the person of each operator person given (`operator person id → person`;
-/// an operator person missing from the map is a person of its own). Tests compare the answer
-/// on linked persons with the answer on the true persons.
-pub fn units_with_persons(
-    conn: &mut DbConnection,
-    cutoff: NaiveDateTime,
-    rules: BillingRules,
-    persons: &HashMap<i64, String>,
-) -> Result<Vec<Unit>, BillingError> {
+/// Every dossier's state at `cutoff` with its effective closure (`None` while open).
+fn states_at(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<Vec<State>, BillingError> {
     let today = paris::date_of(cutoff);
     let states = Fiche::states_as_of(conn, cutoff)?;
     let engagement_of: HashMap<&str, NaiveDate> = states
@@ -107,6 +88,44 @@ pub fn units_with_persons(
             has_deliverable: f.livrable_sha256.is_some(),
         });
     }
+    Ok(all)
+}
+
+/// Dossiers still open at `cutoff` whose latest fiche carries an operator's statement number
+/// (`numero_decompte`): billed before being closed. `(numero_dossier, numero_decompte)`.
+pub fn billed_while_open(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+) -> Result<Vec<(String, String)>, BillingError> {
+    Ok(states_at(conn, cutoff)?
+        .into_iter()
+        .filter(|s| s.closure.is_none())
+        .filter_map(|s| Some((s.numero, s.numero_decompte?)))
+        .collect())
+}
+
+/// Every unit effectively closed at `cutoff` (closures and abandonments decided on the
+/// cut-off's date in Europe/Paris), in dossier order, with its verdict. Persons are the national
+/// persons of identity resolution.
+pub fn units_at(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    rules: BillingRules,
+) -> Result<Vec<Unit>, BillingError> {
+    let national = national_ids(conn)?;
+    units_with_persons(conn, cutoff, rules, &national)
+}
+
+/// [`units_at`] with the person of each operator person given (`operator person id → person`;
+/// an operator person missing from the map is a person of its own). Tests compare the answer
+/// on linked persons with the answer on the true persons.
+pub fn units_with_persons(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    rules: BillingRules,
+    persons: &HashMap<i64, String>,
+) -> Result<Vec<Unit>, BillingError> {
+    let all = states_at(conn, cutoff)?;
 
     // Persons: as given (national ids), else the operator person alone.
     let person = |s: &State| match persons.get(&s.operator_person_id) {
