@@ -78,6 +78,9 @@ enum Command {
         /// operators | purchase-orders | surveys | mystery-contacts | deliverable-controls | populations
         kind: String,
         file: PathBuf,
+        /// purchase-orders: accept orders of one lot and work unit whose periods overlap.
+        #[arg(long)]
+        allow_overlap: bool,
     },
 }
 
@@ -219,14 +222,23 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("{totals}; reports in {}", ingestor.outbox().display());
             Ok(())
         }
-        Command::Import { kind, file } => {
+        Command::Import {
+            kind,
+            file,
+            allow_overlap,
+        } => {
             let Some(k) = cep_ingest::buyer::ImportKind::parse(&kind) else {
                 anyhow::bail!(
                     "unknown import kind {kind:?}; expected operators, purchase-orders, surveys, mystery-contacts, deliverable-controls or populations"
                 );
             };
             let store = open_store(&settings)?;
-            let o = cep_ingest::buyer::import(&store, k, &file)?;
+            let o = cep_ingest::buyer::import_with(
+                &store,
+                k,
+                &file,
+                cep_ingest::buyer::ImportOptions { allow_overlap },
+            )?;
             println!(
                 "{}: {} rows, {} new, {} amended, {} unchanged",
                 file.display(),

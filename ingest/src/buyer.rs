@@ -114,6 +114,24 @@ enum Row {
 
 /// Imports a buyer-side CSV file.
 pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutcome, ImportError> {
+    import_with(store, kind, path, ImportOptions::default())
+}
+
+/// Choices an administrator makes explicitly at import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Accept purchase orders of one lot and work unit whose periods overlap (refused
+    /// otherwise: end the earlier order first by amending its `date_fin`).
+    pub allow_overlap: bool,
+}
+
+/// [`import`] with explicit options.
+pub fn import_with(
+    store: &Store,
+    kind: ImportKind,
+    path: &Path,
+    options: ImportOptions,
+) -> Result<ImportOutcome, ImportError> {
     let io = |source| ImportError::Io {
         path: path.display().to_string(),
         source,
@@ -424,6 +442,47 @@ pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutc
                 ));
             }
         }
+    }
+    // A lot's orders of one work unit do not overlap in time unless the administrator says so
+    // (issue 7): the file's rows amend the registry's orders of the same reference.
+    if kind == ImportKind::PurchaseOrders && !options.allow_overlap {
+        let mut periods: HashMap<String, (String, String, chrono::NaiveDate, chrono::NaiveDate)> =
+            cep_store::models::buyer::PurchaseOrder::all_current(&mut *store.conn()?)?
+                .into_iter()
+                .map(|o| (o.reference, (o.lot, o.uo, o.date_debut, o.date_fin)))
+                .collect();
+        for r in &rows {
+            if let Row::Order(o) = r {
+                periods.insert(
+                    o.reference.clone(),
+                    (o.lot.clone(), o.uo.clone(), o.date_debut, o.date_fin),
+                );
+            }
+        }
+        let mut by_unit: HashMap<
+            (String, String),
+            Vec<(chrono::NaiveDate, chrono::NaiveDate, String)>,
+        > = HashMap::new();
+        for (reference, (lot, uo, debut, fin)) in periods {
+            by_unit
+                .entry((lot, uo))
+                .or_default()
+                .push((debut, fin, reference));
+        }
+        let mut overlaps: Vec<String> = Vec::new();
+        for ((lot, uo), mut v) in by_unit {
+            v.sort();
+            for w in v.windows(2) {
+                if w[1].0 <= w[0].1 {
+                    overlaps.push(format!(
+                        "lot {lot} UO {uo}: orders {} ({} to {}) and {} ({} to {}) overlap; end the earlier one first (amend its date_fin) or import with --allow-overlap",
+                        w[0].2, w[0].0, w[0].1, w[1].2, w[1].0, w[1].1
+                    ));
+                }
+            }
+        }
+        overlaps.sort();
+        errors.extend(overlaps);
     }
     if !errors.is_empty() {
         return Err(invalid(errors));

@@ -95,3 +95,69 @@ fn an_amended_row_is_kept_in_history_and_an_invalid_file_records_nothing() {
         assert_eq!(n, 2, "nothing of the invalid file was recorded");
     });
 }
+
+/// Issue 7: a lot's orders of one work unit never overlap in time without an explicit choice;
+/// ending the earlier order (an amendment in the same file) makes room for the next one.
+#[test]
+fn overlapping_orders_are_refused_unless_the_earlier_one_ends_or_overlap_is_allowed() {
+    each_backend(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("orders.csv");
+        let header =
+            "reference;date_notification;quantite;prix_unitaire_ht;taux_tva;date_debut;date_fin\n";
+        std::fs::write(
+            &p,
+            format!(
+                "{header}2025-Lot08-UO01-01;2024-12-15;100;180.00;0.20;2025-01-01;2025-12-31\n"
+            ),
+        )
+        .unwrap();
+        import(&db.store, ImportKind::PurchaseOrders, &p).unwrap();
+        // A second order from July overlaps the first, which runs to December.
+        let second = "2025-Lot08-UO01-02;2025-06-15;50;180.00;0.20;2025-07-01;2025-12-31\n";
+        std::fs::write(&p, format!("{header}{second}")).unwrap();
+        match import(&db.store, ImportKind::PurchaseOrders, &p) {
+            Err(ImportError::Invalid { errors, .. }) => {
+                assert_eq!(errors.len(), 1, "{errors:?}");
+                assert!(errors[0].contains("2025-Lot08-UO01-01") && errors[0].contains("overlap"));
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // Another work unit, or another lot, is not concerned.
+        std::fs::write(
+            &p,
+            format!(
+                "{header}2025-Lot08-UO2.1-01;2025-06-15;50;650.00;0.20;2025-07-01;2025-12-31\n"
+            ),
+        )
+        .unwrap();
+        import(&db.store, ImportKind::PurchaseOrders, &p).unwrap();
+        // Ending the first order in June, in the same file, makes room.
+        std::fs::write(
+            &p,
+            format!(
+                "{header}2025-Lot08-UO01-01;2024-12-15;100;180.00;0.20;2025-01-01;2025-06-30\n{second}"
+            ),
+        )
+        .unwrap();
+        let o = import(&db.store, ImportKind::PurchaseOrders, &p).unwrap();
+        assert_eq!((o.new, o.amended), (1, 1));
+        // An explicit choice accepts an overlap.
+        std::fs::write(
+            &p,
+            format!("{header}2025-Lot08-UO01-03;2025-08-01;10;180.00;0.20;2025-08-01;2025-09-30\n"),
+        )
+        .unwrap();
+        assert!(import(&db.store, ImportKind::PurchaseOrders, &p).is_err());
+        let o = cep_ingest::buyer::import_with(
+            &db.store,
+            ImportKind::PurchaseOrders,
+            &p,
+            cep_ingest::buyer::ImportOptions {
+                allow_overlap: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(o.new, 1);
+    });
+}
