@@ -112,6 +112,9 @@ enum Row {
     Population(NewReferencePopulation),
 }
 
+/// An order's period and reference, for the overlap check.
+type Period = (chrono::NaiveDate, chrono::NaiveDate, String);
+
 /// Imports a buyer-side CSV file.
 pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutcome, ImportError> {
     import_with(store, kind, path, ImportOptions::default())
@@ -459,10 +462,7 @@ pub fn import_with(
                 );
             }
         }
-        let mut by_unit: HashMap<
-            (String, String),
-            Vec<(chrono::NaiveDate, chrono::NaiveDate, String)>,
-        > = HashMap::new();
+        let mut by_unit: HashMap<(String, String), Vec<Period>> = HashMap::new();
         for (reference, (lot, uo, debut, fin)) in periods {
             by_unit
                 .entry((lot, uo))
