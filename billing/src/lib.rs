@@ -20,6 +20,8 @@
 
 pub mod bonus;
 pub mod export;
+#[cfg(test)]
+mod fixtures;
 pub mod orders;
 pub mod reconcile;
 pub mod statement;

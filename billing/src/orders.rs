@@ -83,61 +83,19 @@ pub fn consumption(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cep_domain::billable::{NotBillable, Verdict};
-    use cep_domain::{Closure, ClosureKind, Lot, WorkUnit};
-
-    fn order(quantity: i64) -> PurchaseOrder {
-        PurchaseOrder {
-            id: 1,
-            reference: "2025-Lot08-UO01-01".into(),
-            lot: "08".into(),
-            uo: "01".into(),
-            date_notification: "2024-12-15".parse().unwrap(),
-            quantite: quantity,
-            prix_unitaire_ht_cents: 33_333,
-            taux_tva_bp: 2000,
-            date_debut: "2025-01-01".parse().unwrap(),
-            date_fin: "2025-12-31".parse().unwrap(),
-            import_id: None,
-            recorded_at: "2024-12-15T00:00:00".parse().unwrap(),
-            superseded_at: None,
-        }
-    }
+    use crate::fixtures::{order, unit};
 
     fn units(billable: usize, not: usize) -> Vec<Unit> {
-        let o: PurchaseOrderRef = "2025-Lot08-UO01-01".parse().unwrap();
         (0..billable + not)
-            .map(|i| Unit {
-                numero_dossier: format!("A725010100{i:04}"),
-                lot: Lot::new(8).unwrap(),
-                uo: WorkUnit::Uo1,
-                engagement: "2025-01-10".parse().unwrap(),
-                closure: Closure {
-                    date: "2025-03-01".parse().unwrap(),
-                    kind: ClosureKind::Voluntary,
-                },
-                reference_bc: None,
-                numero_decompte: None,
-                concurrent: false,
-                verdict: if i < billable {
-                    Verdict {
-                        reasons: vec![],
-                        consumes: Some(o),
-                    }
-                } else {
-                    Verdict {
-                        reasons: vec![NotBillable::BcExhausted],
-                        consumes: None,
-                    }
-                },
-            })
+            .map(|i| unit(i, "2025-03-01", i < billable, true))
             .collect()
     }
 
     #[test]
     fn alerts_at_80_and_100_percent() {
         let today = "2025-04-10".parse().unwrap();
-        let at = |q: i64, n: usize| consumption(&[order(q)], &units(n, 1), today)[0].clone();
+        let at =
+            |q: i64, n: usize| consumption(&[order(q, 33_333)], &units(n, 1), today)[0].clone();
         assert_eq!(at(10, 7).alert, None);
         assert_eq!(at(10, 8).alert, Some(80), "80 % reached");
         assert_eq!(at(10, 10).alert, Some(100), "exhausted");
@@ -152,17 +110,17 @@ mod tests {
     #[test]
     fn exhaustion_projected_at_the_current_pace() {
         let today: NaiveDate = "2025-04-10".parse().unwrap();
-        let c = &consumption(&[order(15)], &units(10, 0), today)[0];
+        let c = &consumption(&[order(15, 33_333)], &units(10, 0), today)[0];
         assert_eq!(
             c.projected_exhaustion,
             Some(today + chrono::Duration::days(50))
         );
         assert_eq!(
-            consumption(&[order(15)], &units(0, 0), today)[0].projected_exhaustion,
+            consumption(&[order(15, 33_333)], &units(0, 0), today)[0].projected_exhaustion,
             None
         );
         assert_eq!(
-            consumption(&[order(10)], &units(10, 0), today)[0].projected_exhaustion,
+            consumption(&[order(10, 33_333)], &units(10, 0), today)[0].projected_exhaustion,
             None
         );
     }

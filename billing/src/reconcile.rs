@@ -124,36 +124,11 @@ pub fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cep_domain::billable::{NotBillable, Verdict};
-    use cep_domain::ids::PurchaseOrderRef;
-    use cep_domain::{Closure, ClosureKind, Lot, WorkUnit};
 
-    fn unit(n: u32, closed: &str, decompte: Option<&str>, billable: bool) -> Unit {
-        let o: PurchaseOrderRef = "2025-Lot08-UO01-01".parse().unwrap();
-        Unit {
-            numero_dossier: format!("A72501010000{n:02}"),
-            lot: Lot::new(8).unwrap(),
-            uo: WorkUnit::Uo1,
-            engagement: "2025-01-02".parse().unwrap(),
-            closure: Closure {
-                date: closed.parse().unwrap(),
-                kind: ClosureKind::Voluntary,
-            },
-            reference_bc: Some(format!("2025-Lot08-UO01-01-{n:05}")),
-            numero_decompte: decompte.map(Into::into),
-            concurrent: false,
-            verdict: if billable {
-                Verdict {
-                    reasons: vec![],
-                    consumes: Some(o),
-                }
-            } else {
-                Verdict {
-                    reasons: vec![NotBillable::LivrableMissing],
-                    consumes: None,
-                }
-            },
-        }
+    fn unit(n: usize, closed: &str, decompte: Option<&str>, billable: bool) -> Unit {
+        let mut u = crate::fixtures::unit(n, closed, billable, false);
+        u.numero_decompte = decompte.map(Into::into);
+        u
     }
 
     fn findings(units: &[Unit]) -> Vec<(String, &'static str, String)> {

@@ -113,57 +113,14 @@ pub fn statements(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cep_domain::billable::{NotBillable, Verdict};
-    use cep_domain::{Closure, ClosureKind, Lot};
-
-    fn order(quantity: i64, price_cents: i64) -> PurchaseOrder {
-        PurchaseOrder {
-            id: 1,
-            reference: "2025-Lot08-UO01-01".into(),
-            lot: "08".into(),
-            uo: "01".into(),
-            date_notification: "2024-12-15".parse().unwrap(),
-            quantite: quantity,
-            prix_unitaire_ht_cents: price_cents,
-            taux_tva_bp: 2000,
-            date_debut: "2025-01-01".parse().unwrap(),
-            date_fin: "2025-12-31".parse().unwrap(),
-            import_id: None,
-            recorded_at: "2024-12-15T00:00:00".parse().unwrap(),
-            superseded_at: None,
-        }
-    }
+    use crate::fixtures::{order, unit};
 
     /// Units closing on these days, served in closure order up to `quantity` (as
     /// `domain::billable::decide` does).
     fn units(days: &[&str], quantity: usize) -> Vec<Unit> {
-        let o: PurchaseOrderRef = "2025-Lot08-UO01-01".parse().unwrap();
         days.iter()
             .enumerate()
-            .map(|(i, d)| Unit {
-                numero_dossier: format!("A72501010000{i:02}"),
-                lot: Lot::new(8).unwrap(),
-                uo: WorkUnit::Uo1,
-                engagement: "2025-01-02".parse().unwrap(),
-                closure: Closure {
-                    date: d.parse().unwrap(),
-                    kind: ClosureKind::Voluntary,
-                },
-                reference_bc: Some(format!("2025-Lot08-UO01-01-{:05}", i + 1)),
-                numero_decompte: None,
-                concurrent: false,
-                verdict: if i < quantity {
-                    Verdict {
-                        reasons: vec![],
-                        consumes: Some(o),
-                    }
-                } else {
-                    Verdict {
-                        reasons: vec![NotBillable::BcExhausted],
-                        consumes: None,
-                    }
-                },
-            })
+            .map(|(i, d)| unit(i, d, i < quantity, true))
             .collect()
     }
 
