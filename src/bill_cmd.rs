@@ -37,6 +37,8 @@ pub struct BillSummary {
     pub billable: usize,
     pub orders: usize,
     pub alerts: Vec<(String, u8)>,
+    /// Alerts recorded for the first time by this pass (order, level).
+    pub new_alerts: Vec<(String, i32)>,
     pub statements: usize,
     pub amount_ttc_cents: i64,
     /// Reconciliation findings against the operators' statement numbers.
@@ -57,6 +59,7 @@ pub fn bill(
     let units = cep_billing::units_at(&mut conn, cutoff, rules)?;
     let orders = PurchaseOrder::all_current(&mut conn)?;
     let per_order = cep_billing::consumption(&orders, &units, cep_domain::paris::date_of(cutoff));
+    let new_alerts = cep_billing::record_alerts(&mut conn, &per_order, cutoff)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     cep_billing::export::write_units(&out.join("units.csv"), &units)
         .with_context(|| format!("writing {}", out.join("units.csv").display()))?;
@@ -110,6 +113,10 @@ pub fn bill(
         bonus_ht_cents = Some(bonuses.iter().map(|b| b.bonus_ht_cents).sum());
     }
     Ok(BillSummary {
+        new_alerts: new_alerts
+            .iter()
+            .map(|a| (a.order_reference.clone(), a.level))
+            .collect(),
         bonus_ht_cents,
         findings: findings.len(),
         statements: statements.len(),
@@ -160,7 +167,14 @@ pub fn run(store: &Store, args: &BillArgs) -> Result<()> {
         );
     }
     for (order, alert) in &s.alerts {
-        println!("  alert: order {order} at {alert} % of its quantity");
+        let new = s
+            .new_alerts
+            .iter()
+            .any(|(o, l)| o == order && *l == i32::from(*alert));
+        println!(
+            "  alert: order {order} at {alert} % of its quantity{}",
+            if new { " (new, recorded)" } else { "" }
+        );
     }
     Ok(())
 }

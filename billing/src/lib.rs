@@ -27,7 +27,7 @@ pub mod reconcile;
 pub mod statement;
 pub mod units;
 
-pub use orders::{OrderConsumption, consumption};
+pub use orders::{OrderConsumption, consumption, record_alerts};
 pub use statement::{Statement, statements};
 pub use units::{Unit, units_at, units_with_persons};
 

@@ -80,6 +80,40 @@ pub fn consumption(
     out
 }
 
+/// Records the alerts of this consumption (80 % and, when reached, 100 %) not recorded yet for
+/// the same order, level and quantity; returns those new.
+pub fn record_alerts(
+    conn: &mut cep_store::DbConnection,
+    orders: &[OrderConsumption],
+    cutoff: chrono::NaiveDateTime,
+) -> Result<Vec<cep_store::models::buyer::OrderAlert>, crate::BillingError> {
+    let now = cep_store::models::now_utc();
+    let alerts: Vec<cep_store::models::buyer::OrderAlert> = orders
+        .iter()
+        .flat_map(|o| {
+            let levels: &[i32] = match o.alert {
+                Some(100) => &[80, 100],
+                Some(80) => &[80],
+                _ => &[],
+            };
+            levels
+                .iter()
+                .map(move |&level| cep_store::models::buyer::OrderAlert {
+                    id: 0,
+                    order_reference: o.reference.clone(),
+                    level,
+                    consumed: i64::from(o.consumed),
+                    quantity: i64::from(o.quantity),
+                    cutoff,
+                    recorded_at: now,
+                })
+        })
+        .collect();
+    Ok(cep_store::models::buyer::OrderAlert::record_new(
+        conn, &alerts,
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

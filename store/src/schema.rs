@@ -367,6 +367,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    order_alerts (id) {
+        id -> BigInt,
+        order_reference -> Text,
+        level -> Integer,
+        consumed -> BigInt,
+        quantity -> BigInt,
+        cutoff -> Timestamp,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     link_keys (key, operator_person_id) {
         key -> BigInt,
         operator_person_id -> BigInt,
@@ -422,4 +434,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_events,
     link_decisions,
     link_keys,
+    order_alerts,
 );

@@ -411,3 +411,47 @@ keyed_history!(
         population_cible_cep
     ]
 );
+
+/// A consumption alert of a purchase order (80 % or 100 % of its quantity).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::schema::order_alerts)]
+pub struct OrderAlert {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub order_reference: String,
+    pub level: i32,
+    pub consumed: i64,
+    pub quantity: i64,
+    pub cutoff: NaiveDateTime,
+    pub recorded_at: NaiveDateTime,
+}
+
+impl OrderAlert {
+    /// Records the alerts not recorded yet (same order, level and quantity); returns those new.
+    pub fn record_new(conn: &mut DbConnection, alerts: &[OrderAlert]) -> Result<Vec<OrderAlert>> {
+        use crate::schema::order_alerts as a;
+        let mut new = Vec::new();
+        for alert in alerts {
+            let n = crate::on_backend!(conn, |c| diesel::insert_into(a::table)
+                .values(alert)
+                .on_conflict((a::order_reference, a::level, a::quantity))
+                .do_nothing()
+                .execute(c))
+            .map_err(StoreError::query("recording an order alert"))?;
+            if n > 0 {
+                new.push(alert.clone());
+            }
+        }
+        Ok(new)
+    }
+
+    /// Every alert recorded, oldest first.
+    pub fn all(conn: &mut DbConnection) -> Result<Vec<OrderAlert>> {
+        use crate::schema::order_alerts as a;
+        a::table
+            .order(a::id)
+            .select(OrderAlert::as_select())
+            .load(conn)
+            .map_err(StoreError::query("reading order alerts"))
+    }
+}
