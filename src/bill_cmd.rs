@@ -51,6 +51,7 @@ pub fn bill(
     store: &Store,
     cutoff: NaiveDateTime,
     rules: BillingRules,
+    scheme: &cep_billing::bonus::BonusScheme,
     quarters: &[cep_domain::Quarter],
     half: Option<cep_domain::HalfYear>,
     out: &Path,
@@ -95,18 +96,12 @@ pub fn bill(
             .iter()
             .map(|o| (o.reference.as_str(), o.prix_unitaire_ht_cents))
             .collect();
-        let bonuses = cep_billing::bonus::bonuses(
-            &cep_billing::bonus::BonusScheme::default(),
-            h,
-            &answers,
-            &units,
-            |u| {
-                u.verdict
-                    .consumes
-                    .and_then(|o| price.get(o.to_string().as_str()).copied())
-                    .unwrap_or(0)
-            },
-        );
+        let bonuses = cep_billing::bonus::bonuses(scheme, h, &answers, &units, |u| {
+            u.verdict
+                .consumes
+                .and_then(|o| price.get(o.to_string().as_str()).copied())
+                .unwrap_or(0)
+        });
         let path = out.join("bonus.csv");
         cep_billing::export::write_bonuses(&path, &bonuses)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -132,17 +127,24 @@ pub fn bill(
     })
 }
 
-pub fn run(store: &Store, args: &BillArgs) -> Result<()> {
+pub fn run(
+    store: &Store,
+    args: &BillArgs,
+    settings: &crate::config::BillingSettings,
+) -> Result<()> {
     let cutoff = match args.cutoff {
         Some(t) => t.naive_utc(),
         None => cep_store::models::now_utc(),
     };
-    let rules = BillingRules {
-        bill_abandonments: args.bill_abandonments,
-        hold_concurrent: args.hold_concurrent,
-    };
+    // The configuration's choices; the flags can only turn them on.
+    let mut rules = settings.rules();
+    rules.bill_abandonments |= args.bill_abandonments;
+    rules.hold_concurrent |= args.hold_concurrent;
+    let scheme = settings.scheme()?;
     let quarters: Vec<cep_domain::Quarter> = args.quarter.into_iter().collect();
-    let s = bill(store, cutoff, rules, &quarters, args.half, &args.out)?;
+    let s = bill(
+        store, cutoff, rules, &scheme, &quarters, args.half, &args.out,
+    )?;
     println!(
         "cut-off {} UTC: {} closed units, {} billable; {} orders; units.csv and orders.csv in {}",
         s.cutoff,
@@ -162,8 +164,9 @@ pub fn run(store: &Store, args: &BillArgs) -> Result<()> {
     }
     if let (Some(h), Some(total)) = (args.half, s.bonus_ht_cents) {
         println!(
-            "  {h}: quality bonuses {} € HT in all (scheme: default assumption), in bonus.csv",
-            cep_billing::export::euros(total)
+            "  {h}: quality bonuses {} € HT in all (scheme {}), in bonus.csv",
+            cep_billing::export::euros(total),
+            scheme.version
         );
     }
     for (order, alert) in &s.alerts {

@@ -25,6 +25,102 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    pub billing: BillingSettings,
+}
+
+/// `[billing]`: the CCAP's billing choices (not in the CCTP); defaults documented in README.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BillingSettings {
+    /// Abandonments are billable.
+    pub bill_abandonments: bool,
+    /// Units flagged CONCURRENT_CEP are held back until reviewed.
+    pub hold_concurrent: bool,
+    /// `[billing.bonus]`: the quality bonus scheme (CCAP article 16.2).
+    pub bonus: BonusSettings,
+}
+
+/// The quality bonus scheme, rates in basis points (8000 = 80 %, 150 = 1.5 %).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BonusSettings {
+    pub version: String,
+    pub min_answers: u32,
+    pub use_wilson: bool,
+    pub tiers: Vec<TierSettings>,
+    /// Work units (`01`, `2.1`, `2.2`, `00`) whose billed amount is the base.
+    pub base_work_units: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSettings {
+    pub min_rate_bp: u32,
+    pub bonus_bp: u32,
+}
+
+impl Default for BonusSettings {
+    fn default() -> Self {
+        let d = cep_billing::bonus::BonusScheme::default();
+        BonusSettings {
+            version: d.version,
+            min_answers: d.min_answers,
+            use_wilson: d.use_wilson,
+            tiers: d
+                .tiers
+                .iter()
+                .map(|t| TierSettings {
+                    min_rate_bp: t.min_rate_bp,
+                    bonus_bp: t.bonus_bp,
+                })
+                .collect(),
+            base_work_units: d
+                .base_work_units
+                .iter()
+                .map(|u| u.column_code().to_owned())
+                .collect(),
+        }
+    }
+}
+
+impl BillingSettings {
+    pub fn rules(&self) -> cep_domain::billable::BillingRules {
+        cep_domain::billable::BillingRules {
+            bill_abandonments: self.bill_abandonments,
+            hold_concurrent: self.hold_concurrent,
+        }
+    }
+
+    /// The bonus scheme, checked.
+    pub fn scheme(&self) -> anyhow::Result<cep_billing::bonus::BonusScheme> {
+        let b = &self.bonus;
+        let mut units = Vec::new();
+        for u in &b.base_work_units {
+            units.push(cep_domain::WorkUnit::from_column_code(u).map_err(|_| {
+                anyhow::anyhow!("[billing.bonus] base_work_units: {u:?} is not 00, 01, 2.1 or 2.2")
+            })?);
+        }
+        if let Some(t) = b.tiers.iter().find(|t| t.min_rate_bp > 10_000) {
+            anyhow::bail!(
+                "[billing.bonus] tiers: min_rate_bp {} is over 10000 (100 %)",
+                t.min_rate_bp
+            );
+        }
+        Ok(cep_billing::bonus::BonusScheme {
+            version: b.version.clone(),
+            min_answers: b.min_answers,
+            use_wilson: b.use_wilson,
+            tiers: b
+                .tiers
+                .iter()
+                .map(|t| cep_billing::bonus::Tier {
+                    min_rate_bp: t.min_rate_bp,
+                    bonus_bp: t.bonus_bp,
+                })
+                .collect(),
+            base_work_units: units,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -48,6 +144,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("cep-data"),
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
+            billing: BillingSettings::default(),
         }
     }
 }
@@ -143,12 +240,31 @@ impl Settings {
             .database_url()
             .map(|u| u.masked())
             .unwrap_or_else(|_| "(invalid)".into());
+        let b = &self.billing;
+        let tiers: Vec<String> = b
+            .bonus
+            .tiers
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{ min_rate_bp = {}, bonus_bp = {} }}",
+                    t.min_rate_bp, t.bonus_bp
+                )
+            })
+            .collect();
         format!(
-            "data_dir = {:?}\n\n[database]\nurl = {:?}\npool_size = {}\n\n[log]\nfilter = {:?}\n",
+            "data_dir = {:?}\n\n[database]\nurl = {:?}\npool_size = {}\n\n[log]\nfilter = {:?}\n\n[billing]\nbill_abandonments = {}\nhold_concurrent = {}\n\n[billing.bonus]\nversion = {:?}\nmin_answers = {}\nuse_wilson = {}\ntiers = [{}]\nbase_work_units = {:?}\n",
             self.data_dir.display().to_string(),
             url,
             self.database.pool_size,
-            self.log.filter
+            self.log.filter,
+            b.bill_abandonments,
+            b.hold_concurrent,
+            b.bonus.version,
+            b.bonus.min_answers,
+            b.bonus.use_wilson,
+            tiers.join(", "),
+            b.bonus.base_work_units
         )
     }
 }
@@ -175,6 +291,50 @@ mod tests {
         assert_eq!(
             s.database_url().unwrap(),
             DatabaseUrl::Sqlite(PathBuf::from("cep-data/cep.db"))
+        );
+    }
+
+    #[test]
+    fn the_bonus_scheme_comes_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("cep.toml");
+        std::fs::write(
+            &cfg,
+            "[billing]\nbill_abandonments = true\n[billing.bonus]\nversion = \"ccap-2026\"\nmin_answers = 50\nuse_wilson = false\ntiers = [{ min_rate_bp = 8500, bonus_bp = 200 }]\nbase_work_units = [\"01\"]\n",
+        )
+        .unwrap();
+        let (s, _) = Settings::load(Some(&cfg), &env_of(&[])).unwrap();
+        let scheme = s.billing.scheme().unwrap();
+        assert_eq!(scheme.version, "ccap-2026");
+        assert_eq!((scheme.min_answers, scheme.use_wilson), (50, false));
+        assert_eq!(scheme.tiers[0].min_rate_bp, 8500);
+        assert_eq!(scheme.base_work_units, [cep_domain::WorkUnit::Uo1]);
+        assert!(s.billing.rules().bill_abandonments);
+        // Shown back by `cep config`, and read back identically.
+        let shown = s.to_masked_toml();
+        let again = dir.path().join("again.toml");
+        std::fs::write(&again, &shown).unwrap();
+        assert_eq!(
+            Settings::load(Some(&again), &env_of(&[]))
+                .unwrap()
+                .0
+                .billing,
+            s.billing
+        );
+        // The default is the documented assumption.
+        assert_eq!(
+            Settings::default().billing.scheme().unwrap(),
+            cep_billing::bonus::BonusScheme::default()
+        );
+        // A wrong work unit is reported.
+        std::fs::write(&cfg, "[billing.bonus]\nbase_work_units = [\"3\"]\n").unwrap();
+        let (s, _) = Settings::load(Some(&cfg), &env_of(&[])).unwrap();
+        assert!(
+            s.billing
+                .scheme()
+                .unwrap_err()
+                .to_string()
+                .contains("\"3\"")
         );
     }
 

@@ -200,6 +200,7 @@ pub fn run(settings: &Settings) -> Result<()> {
         &store,
         cutoff,
         cep_domain::billable::BillingRules::default(),
+        &cep_billing::bonus::BonusScheme::default(),
         &[quarter],
         Some(half),
         &dir.join("billing"),

@@ -161,7 +161,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run(&settings),
         Command::Link(a) => link_cmd::run(&open_store(&settings)?, &a),
-        Command::Bill(a) => bill_cmd::run(&open_store(&settings)?, &a),
+        Command::Bill(a) => bill_cmd::run(&open_store(&settings)?, &a, &settings.billing),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
         Command::Pull {
