@@ -66,6 +66,8 @@ pub fn bill(
         .with_context(|| format!("writing {}", out.join("units.csv").display()))?;
     cep_billing::export::write_orders(&out.join("orders.csv"), &per_order)
         .with_context(|| format!("writing {}", out.join("orders.csv").display()))?;
+    cep_billing::export::write_not_billable(&out.join("not_billable.csv"), &units)
+        .with_context(|| format!("writing {}", out.join("not_billable.csv").display()))?;
     let mut statements = Vec::new();
     let mut findings = Vec::new();
     let open_billed = if quarters.is_empty() {
@@ -146,7 +148,7 @@ pub fn run(
         store, cutoff, rules, &scheme, &quarters, args.half, &args.out,
     )?;
     println!(
-        "cut-off {} UTC: {} closed units, {} billable; {} orders; units.csv and orders.csv in {}",
+        "cut-off {} UTC: {} closed units, {} billable; {} orders; units.csv, orders.csv and not_billable.csv (by lot, quarter and reason) in {}",
         s.cutoff,
         s.units,
         s.billable,

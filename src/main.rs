@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod ingest_cmd;
 mod link_cmd;
+mod order_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -45,6 +46,9 @@ enum Command {
     /// Billable units at a cut-off and the consumption of every purchase order (units.csv,
     /// orders.csv). Statements per quarter are still to come.
     Bill(bill_cmd::BillArgs),
+    /// The purchase-order registry: list, amend, close (history kept).
+    #[command(subcommand)]
+    Order(order_cmd::OrderCommand),
     /// Sweep DATA_DIR/inbox/L{ll}/ once: process every settled file and remove it from the inbox.
     /// Then links the new beneficiaries (`cep link`) unless --no-link.
     Sweep {
@@ -161,6 +165,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run(&settings),
         Command::Link(a) => link_cmd::run(&open_store(&settings)?, &a),
+        Command::Order(c) => order_cmd::run(&open_store(&settings)?, &c),
         Command::Bill(a) => bill_cmd::run(&open_store(&settings)?, &a, &settings.billing),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),

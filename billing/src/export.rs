@@ -66,6 +66,26 @@ pub fn write_units(path: &Path, units: &[Unit]) -> std::io::Result<()> {
     write(path, &s)
 }
 
+/// Writes `not_billable.csv`: units not billable counted by lot, quarter of closure and first
+/// reason, for an analyst's review.
+pub fn write_not_billable(path: &Path, units: &[Unit]) -> std::io::Result<()> {
+    let mut counts: std::collections::BTreeMap<(String, String, &'static str), usize> =
+        std::collections::BTreeMap::new();
+    for u in units {
+        if let Some(r) = u.verdict.reason() {
+            let q = cep_domain::YearMonth::of(u.closure.date)
+                .quarter()
+                .to_string();
+            *counts.entry((u.lot.to_string(), q, r.code())).or_default() += 1;
+        }
+    }
+    let mut s = String::from("lot;trimestre;reason;units\n");
+    for ((lot, q, r), n) in counts {
+        s.push_str(&format!("{lot};{q};{r};{n}\n"));
+    }
+    write(path, &s)
+}
+
 /// Writes `orders.csv`: one row per purchase order.
 pub fn write_orders(path: &Path, orders: &[OrderConsumption]) -> std::io::Result<()> {
     let mut s = String::from(
@@ -209,6 +229,24 @@ fn rate(bp: i32) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn not_billable_counts_by_lot_quarter_and_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nb.csv");
+        let units = vec![
+            crate::fixtures::unit(1, "2025-02-01", false, false),
+            crate::fixtures::unit(2, "2025-03-01", false, false),
+            crate::fixtures::unit(3, "2025-04-01", false, true),
+            crate::fixtures::unit(4, "2025-04-01", true, false),
+        ];
+        super::write_not_billable(&p, &units).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}lot;trimestre;reason;units\n08;2025-T1;LIVRABLE_MISSING;2\n08;2025-T2;BC_EXHAUSTED;1\n"
+        );
+    }
+
     #[test]
     fn euros_with_a_decimal_comma() {
         assert_eq!(super::rate(2000), "20,00 %");
