@@ -37,6 +37,9 @@ pub struct BillSummary {
     pub billable: usize,
     pub orders: usize,
     pub alerts: Vec<(String, u8)>,
+    /// Statements already issued for the same cut-off whose values differ now (orders amended
+    /// since): the issued version is kept in the database.
+    pub changed_since_issue: Vec<String>,
     /// Alerts recorded for the first time by this pass (order, level).
     pub new_alerts: Vec<(String, i32)>,
     pub statements: usize,
@@ -79,6 +82,24 @@ pub fn bill(
         statements.extend(cep_billing::statements(&orders, &units, q, cutoff));
         findings.extend(cep_billing::reconcile::reconcile(&units, &open_billed, q));
     }
+    // Issued statements are stored; one issued before for the same number and cut-off keeps
+    // its values (indicators-v1 point 17).
+    let mut changed_since_issue = Vec::new();
+    for st in &statements {
+        let body = cep_billing::export::statement_json(st).to_string();
+        let issued = cep_store::models::buyer::StoredStatement::issue(
+            &mut conn,
+            &cep_store::models::buyer::StoredStatement {
+                number: st.number.clone(),
+                cutoff,
+                body_json: body.clone(),
+                created_at: cep_store::models::now_utc(),
+            },
+        )?;
+        if issued.body_json != body {
+            changed_since_issue.push(st.number.clone());
+        }
+    }
     if !quarters.is_empty() {
         let dir = out.join("statements");
         cep_billing::export::write_statements(&dir, &statements)
@@ -110,6 +131,7 @@ pub fn bill(
         bonus_ht_cents = Some(bonuses.iter().map(|b| b.bonus_ht_cents).sum());
     }
     Ok(BillSummary {
+        changed_since_issue,
         new_alerts: new_alerts
             .iter()
             .map(|a| (a.order_reference.clone(), a.level))
@@ -169,6 +191,11 @@ pub fn run(
             "  {h}: quality bonuses {} € HT in all (scheme {}), in bonus.csv",
             cep_billing::export::euros(total),
             scheme.version
+        );
+    }
+    for number in &s.changed_since_issue {
+        println!(
+            "  warning: statement {number} was issued for this cut-off with other values (an order changed since); the issued one is kept in the database, the files show today's computation"
         );
     }
     for (order, alert) in &s.alerts {

@@ -147,28 +147,7 @@ pub fn write_statements(dir: &Path, statements: &[Statement]) -> std::io::Result
             st.remaining
         ));
         write(&dir.join(format!("{}.csv", st.number)), &s)?;
-        json.push(serde_json::json!({
-            "number": st.number,
-            "order_reference": st.order_reference,
-            "quarter": st.quarter.to_string(),
-            "cutoff_utc": st.cutoff.format("%Y-%m-%dT%H:%M:%S").to_string(),
-            "lines": st.lines.iter().map(|l| serde_json::json!({
-                "numero_dossier": l.numero_dossier,
-                "reference_bc": l.reference_bc,
-                "uo": l.uo.column_code(),
-                "date_engagement": l.date_engagement.to_string(),
-                "date_cloture": l.date_cloture.to_string(),
-            })).collect::<Vec<_>>(),
-            "quantity": st.lines.len(),
-            "unit_price_ht_cents": st.unit_price_ht_cents,
-            "amount_ht_cents": st.amount_ht_cents,
-            "vat_rate_bp": st.vat_rate_bp,
-            "vat_cents": st.vat_cents,
-            "amount_ttc_cents": st.amount_ttc_cents,
-            "ordered": st.ordered,
-            "consumed_to_date": st.consumed_to_date,
-            "remaining": st.remaining,
-        }));
+        json.push(statement_json(st));
     }
     let text = serde_json::to_string_pretty(&json).expect("statements serialise") + "\n";
     let tmp = dir.join("statements.json.part");
@@ -220,6 +199,32 @@ pub fn write_bonuses(path: &Path, bonuses: &[crate::bonus::Bonus]) -> std::io::R
         ));
     }
     write(path, &s)
+}
+
+/// A statement as JSON (amounts in integer cents), as written and as stored when issued.
+pub fn statement_json(st: &Statement) -> serde_json::Value {
+    serde_json::json!({
+        "number": st.number,
+        "order_reference": st.order_reference,
+        "quarter": st.quarter.to_string(),
+        "cutoff_utc": st.cutoff.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        "lines": st.lines.iter().map(|l| serde_json::json!({
+            "numero_dossier": l.numero_dossier,
+            "reference_bc": l.reference_bc,
+            "uo": l.uo.column_code(),
+            "date_engagement": l.date_engagement.to_string(),
+            "date_cloture": l.date_cloture.to_string(),
+        })).collect::<Vec<_>>(),
+        "quantity": st.lines.len(),
+        "unit_price_ht_cents": st.unit_price_ht_cents,
+        "amount_ht_cents": st.amount_ht_cents,
+        "vat_rate_bp": st.vat_rate_bp,
+        "vat_cents": st.vat_cents,
+        "amount_ttc_cents": st.amount_ttc_cents,
+        "ordered": st.ordered,
+        "consumed_to_date": st.consumed_to_date,
+        "remaining": st.remaining,
+    })
 }
 
 /// A VAT rate from basis points: `2000` → `20,00 %`.

@@ -342,6 +342,16 @@ mod tests {
         );
     }
 
+    /// A reference to no known order, or none at all, is BC_UNKNOWN; the unit consumes nothing.
+    #[test]
+    fn unknown_order_is_not_billable() {
+        let mut u = unit("A7250301000001", 10, WorkUnit::Uo21);
+        u.order = OrderLink::Unknown;
+        let v = decide(&[u], PLENTY, BillingRules::default());
+        assert_eq!(codes(&v[0]), ["BC_UNKNOWN"]);
+        assert_eq!(v[0].consumes, None);
+    }
+
     /// Point 15: a concurrent CEP stays billable unless the configuration holds it back.
     #[test]
     fn concurrent_cep_is_only_flagged_by_default() {

@@ -367,6 +367,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    consumption_statements (number, cutoff) {
+        number -> Text,
+        cutoff -> Timestamp,
+        body_json -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     order_alerts (id) {
         id -> BigInt,
         order_reference -> Text,
@@ -435,4 +444,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_decisions,
     link_keys,
     order_alerts,
+    consumption_statements,
 );

@@ -1,1 +1,2 @@
+DROP TABLE consumption_statements;
 DROP TABLE order_alerts;

@@ -10,3 +10,13 @@ CREATE TABLE order_alerts (
     recorded_at     TIMESTAMP NOT NULL,
     UNIQUE (order_reference, level, quantity)
 );
+
+-- Consumption statements as issued (indicators-v1 point 17: stored statements keep the values
+-- they were computed with): one row per statement number and cut-off.
+CREATE TABLE consumption_statements (
+    number      TEXT NOT NULL,
+    cutoff      TIMESTAMP NOT NULL,
+    body_json   TEXT NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (number, cutoff)
+);

@@ -455,3 +455,33 @@ impl OrderAlert {
             .map_err(StoreError::query("reading order alerts"))
     }
 }
+
+/// A consumption statement as issued: its number, cut-off and body (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::schema::consumption_statements)]
+pub struct StoredStatement {
+    pub number: String,
+    pub cutoff: NaiveDateTime,
+    pub body_json: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl StoredStatement {
+    /// Stores the statement unless one with the same number and cut-off is already stored;
+    /// returns the stored one (so that an issued statement never changes).
+    pub fn issue(conn: &mut DbConnection, s: &StoredStatement) -> Result<StoredStatement> {
+        use crate::schema::consumption_statements as t;
+        crate::on_backend!(conn, |c| diesel::insert_into(t::table)
+            .values(s)
+            .on_conflict((t::number, t::cutoff))
+            .do_nothing()
+            .execute(c))
+        .map_err(StoreError::query("storing a consumption statement"))?;
+        t::table
+            .filter(t::number.eq(&s.number))
+            .filter(t::cutoff.eq(s.cutoff))
+            .select(StoredStatement::as_select())
+            .first(conn)
+            .map_err(StoreError::query("reading a consumption statement"))
+    }
+}
