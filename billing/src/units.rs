@@ -8,7 +8,7 @@ use cep_domain::reference::is_eligible;
 use cep_domain::{Closure, Lot, WorkUnit, deadline, paris};
 use cep_store::DbConnection;
 use cep_store::models::buyer::PurchaseOrder;
-use cep_store::models::dossiers::Fiche;
+use cep_store::models::dossiers::FicheSummary;
 use cep_store::models::link::national_ids;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::{HashMap, HashSet};
@@ -53,7 +53,7 @@ struct State {
 /// Every dossier's state at `cutoff` with its effective closure (`None` while open).
 fn states_at(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<Vec<State>, BillingError> {
     let today = paris::date_of(cutoff);
-    let states = Fiche::states_as_of(conn, cutoff)?;
+    let states = FicheSummary::states_as_of(conn, cutoff)?;
     let engagement_of: HashMap<&str, NaiveDate> = states
         .iter()
         .map(|(d, f)| (d.numero_dossier.as_str(), f.date_engagement))

@@ -226,6 +226,103 @@ pub fn dossiers_with_eligible_fiche(
         .map_err(StoreError::query("reading dossiers with an eligible fiche"))
 }
 
+/// The columns of a dossier's state that billing reads (a fraction of the fiche: a national
+/// cut-off holds hundreds of thousands of them).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[diesel(table_name = fiches)]
+pub struct FicheSummary {
+    pub dossier_id: i64,
+    pub statut: String,
+    pub date_engagement: NaiveDate,
+    pub date_cloture: Option<NaiveDate>,
+    pub motif_cloture: Option<String>,
+    pub numero_decompte: Option<String>,
+    pub reference_bc: Option<String>,
+    pub numero_dossier_uo21: Option<String>,
+    pub livrable_sha256: Option<String>,
+}
+
+impl FicheSummary {
+    /// Every dossier's state at `cutoff`, these columns only (see [`Fiche::states_as_of`]).
+    pub fn states_as_of(
+        conn: &mut DbConnection,
+        cutoff: NaiveDateTime,
+    ) -> Result<Vec<(Dossier, FicheSummary)>> {
+        latest_as_of(
+            conn,
+            cutoff,
+            "f.dossier_id, f.statut, f.date_engagement, f.date_cloture, f.motif_cloture, \
+             f.numero_decompte, f.reference_bc, f.numero_dossier_uo21, f.livrable_sha256",
+        )
+    }
+}
+
+/// A row of `fiches` that knows its dossier.
+trait OfDossier {
+    fn dossier_id(&self) -> i64;
+}
+
+impl OfDossier for Fiche {
+    fn dossier_id(&self) -> i64 {
+        self.dossier_id
+    }
+}
+
+impl OfDossier for FicheSummary {
+    fn dossier_id(&self) -> i64 {
+        self.dossier_id
+    }
+}
+
+/// For each dossier with a fiche received by `cutoff`, its latest such fiche by `horodatage`
+/// (`columns` of it), with the dossier, in dossier id order.
+fn latest_as_of<T>(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    columns: &str,
+) -> Result<Vec<(Dossier, T)>>
+where
+    T: OfDossier
+        + QueryableByName<diesel::pg::Pg>
+        + QueryableByName<diesel::sqlite::Sqlite>
+        + 'static,
+{
+    let latest = format!(
+        "SELECT {columns} FROM fiches f JOIN \
+         (SELECT dossier_id, MAX(horodatage_utc) AS h FROM fiches \
+          WHERE received_at <= {{p}} GROUP BY dossier_id) l \
+         ON f.dossier_id = l.dossier_id AND f.horodatage_utc = l.h \
+         ORDER BY f.dossier_id"
+    );
+    let rows: Vec<T> = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(latest.replace("{p}", "$1"))
+            .bind::<diesel::sql_types::Timestamp, _>(cutoff)
+            .load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(latest.replace("{p}", "?"))
+            .bind::<diesel::sql_types::Timestamp, _>(cutoff)
+            .load(c),
+    }
+    .map_err(StoreError::query(
+        "reading dossiers' states as of a cut-off",
+    ))?;
+    let dossiers: Vec<Dossier> = dossiers::table
+        .order(dossiers::id)
+        .select(Dossier::as_select())
+        .load(conn)
+        .map_err(StoreError::query("reading dossiers"))?;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut d = dossiers.into_iter().peekable();
+    for f in rows {
+        while d.peek().is_some_and(|x| x.id < f.dossier_id()) {
+            d.next();
+        }
+        if let Some(x) = d.peek().filter(|x| x.id == f.dossier_id()) {
+            out.push((x.clone(), f));
+        }
+    }
+    Ok(out)
+}
+
 /// An accepted fiche: the activity data of one dossier at one `horodatage`. Identity values
 /// are not here but in [`IdentityRecord`], referenced by `identity_record_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
@@ -390,38 +487,7 @@ impl Fiche {
         conn: &mut DbConnection,
         cutoff: NaiveDateTime,
     ) -> Result<Vec<(Dossier, Fiche)>> {
-        const LATEST: &str = "SELECT f.* FROM fiches f JOIN \
-             (SELECT dossier_id, MAX(horodatage_utc) AS h FROM fiches \
-              WHERE received_at <= {p} GROUP BY dossier_id) l \
-             ON f.dossier_id = l.dossier_id AND f.horodatage_utc = l.h \
-             ORDER BY f.dossier_id";
-        let fiches: Vec<Fiche> = match conn {
-            DbConnection::Pg(c) => diesel::sql_query(LATEST.replace("{p}", "$1"))
-                .bind::<diesel::sql_types::Timestamp, _>(cutoff)
-                .load(c),
-            DbConnection::Sqlite(c) => diesel::sql_query(LATEST.replace("{p}", "?"))
-                .bind::<diesel::sql_types::Timestamp, _>(cutoff)
-                .load(c),
-        }
-        .map_err(StoreError::query(
-            "reading dossiers' states as of a cut-off",
-        ))?;
-        let dossiers: Vec<Dossier> = dossiers::table
-            .order(dossiers::id)
-            .select(Dossier::as_select())
-            .load(conn)
-            .map_err(StoreError::query("reading dossiers"))?;
-        let mut out = Vec::with_capacity(fiches.len());
-        let mut d = dossiers.into_iter().peekable();
-        for f in fiches {
-            while d.peek().is_some_and(|x| x.id < f.dossier_id) {
-                d.next();
-            }
-            if let Some(x) = d.peek().filter(|x| x.id == f.dossier_id) {
-                out.push((x.clone(), f));
-            }
-        }
-        Ok(out)
+        latest_as_of(conn, cutoff, "f.*")
     }
 
     /// The dossier's current state (its latest fiche, whenever received).
