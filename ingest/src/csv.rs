@@ -63,6 +63,11 @@ impl Record {
     pub fn fields(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).map(|i| self.field(i))
     }
+    /// The length of [`Record::raw`], in bytes.
+    pub fn raw_len(&self) -> usize {
+        self.buf.len() + self.ends.len().saturating_sub(1)
+    }
+
     /// The raw bytes of the record's fields joined by `;` (kept with a quarantined line).
     pub fn raw(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.buf.len() + self.ends.len());

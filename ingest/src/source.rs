@@ -141,8 +141,8 @@ pub fn csv_items<R: BufRead>(
             }))
         }
         Ok(Some(Ok(()))) => {
-            let raw = decode_owned(rec.raw(), encoding);
             if rec.len() != map.slots.len() {
+                let raw = decode_owned(rec.raw(), encoding);
                 let dossier = map.numero.filter(|&i| i < rec.len()).and_then(|i| {
                     crate::values::trimmed(&decode(rec.field(i), encoding)).map(str::to_owned)
                 });
@@ -157,13 +157,21 @@ pub fn csv_items<R: BufRead>(
                     dossier,
                 }));
             }
+            // One decoding per field serves both the values and the raw line kept with a
+            // quarantined line (the fields joined by `;`, as `Record::raw`).
             let mut values = vec![None; map.known];
+            let mut raw = String::with_capacity(rec.raw_len());
             for (i, f) in rec.fields().enumerate() {
+                if i > 0 {
+                    raw.push(';');
+                }
+                let text = decode(f, encoding);
+                raw.push_str(&text);
                 // An empty field is absent (point 4): no allocation for it.
                 if let Some(slot) = map.slots[i]
                     && !f.is_empty()
                 {
-                    values[slot] = Some(decode(f, encoding).into_owned());
+                    values[slot] = Some(text.into_owned());
                 }
             }
             Some(Ok(Item::Record {
