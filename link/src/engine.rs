@@ -85,7 +85,9 @@ fn patterns(features: &[Features], pairs: &[(u32, u32)], threads: usize) -> Vec<
     out
 }
 
-fn proven(a: &Features, b: &Features) -> Option<bool> {
+/// Whether two records share a valid NIR (`Some(true)`), carry two different ones
+/// (`Some(false)`), or cannot tell (`None`).
+pub(crate) fn proven(a: &Features, b: &Features) -> Option<bool> {
     match (&a.nir, &b.nir) {
         (Some(x), Some(y)) => Some(x == y),
         _ => None,
@@ -230,15 +232,26 @@ pub fn link_all(
     decisions: &Decisions,
     settings: &Settings,
 ) -> Outcome {
+    let keys: Vec<Vec<u64>> = features.iter().map(block::keys).collect();
+    link_all_keyed(features, &keys, model, decisions, settings)
+}
+
+/// [`link_all`] with each record's blocking keys already computed (`keys[i]` of record `i`),
+/// for a caller that also stores them.
+pub fn link_all_keyed(
+    features: &[Features],
+    keys: &[Vec<u64>],
+    model: Option<Model>,
+    decisions: &Decisions,
+    settings: &Settings,
+) -> Outcome {
     let mut stats = LinkStats {
         records: features.len() as u64,
         new_records: features.len() as u64,
         ..Default::default()
     };
     let t = Instant::now();
-    let keys: Vec<Vec<u64>> = features.iter().map(block::keys).collect();
-    let (pairs, blocking) = block::candidate_pairs(&keys);
-    drop(keys);
+    let (pairs, blocking) = block::candidate_pairs(keys);
     stats.blocking = blocking;
     stats.seconds_blocking = t.elapsed().as_secs_f64();
     let t = Instant::now();

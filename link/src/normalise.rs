@@ -137,18 +137,6 @@ pub fn email(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
-/// The letters of an e-mail's local part, without digits and separators
-/// (`jean.dupont12@x.fr` → `jeandupont`): stable across the numbered variants people make.
-pub fn email_stem(email: &str) -> String {
-    email
-        .split('@')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(|c| c.is_alphabetic())
-        .collect()
-}
-
 /// A birth date as the eight digits `YYYYMMDD`.
 pub fn date_digits(d: NaiveDate) -> u32 {
     d.year().max(0) as u32 * 10_000 + d.month() * 100 + d.day()
@@ -354,9 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn email_stem_ignores_digits() {
-        assert_eq!(email_stem("jean.dupont12@exemple.fr"), "jeandupont");
-        assert_eq!(email_stem("jean.dupont127@exemple.fr"), "jeandupont");
+    fn email_trimmed_and_lower_case() {
         assert_eq!(email(" Jean@X.FR "), "jean@x.fr");
     }
 

@@ -53,7 +53,6 @@ pub struct Features {
     /// 0 unknown, 1 man, 2 woman.
     pub sex: u8,
     pub email: Box<str>,
-    pub email_stem: Box<str>,
     pub postcode: Box<str>,
     pub department: Box<str>,
     pub commune: Box<str>,
@@ -97,7 +96,6 @@ impl Features {
                 Some(Sex::Man) => 1,
                 Some(Sex::Woman) => 2,
             },
-            email_stem: normalise::email_stem(&email).into(),
             email: email.into(),
             postcode: postcode.into(),
             department: department.into(),

@@ -150,6 +150,8 @@ fn fresh_id(taken: &mut HashSet<String>, counter: &mut u64) -> String {
 struct Selection {
     kept: Vec<LinkSource>,
     to_link: Vec<LinkSource>,
+    /// The blocking keys of each record to link, computed once (blocking, then stored).
+    to_link_keys: Vec<Vec<u64>>,
 }
 
 /// Incremental selection: operator persons without an id, and the persons an analyst decided on
@@ -193,11 +195,8 @@ fn select_incremental(
     let to_link = rows::link_sources_of(conn, &to_link.into_iter().collect::<Vec<_>>())?;
     lap("sources to link");
     let new_features = features_of(&to_link.iter().collect::<Vec<_>>(), threads);
-    let mut keys: Vec<i64> = new_features
-        .iter()
-        .flat_map(crate::block::keys)
-        .map(|k| k as i64)
-        .collect();
+    let new_keys: Vec<Vec<u64>> = new_features.iter().map(crate::block::keys).collect();
+    let mut keys: Vec<i64> = new_keys.iter().flatten().map(|&k| k as i64).collect();
     keys.sort_unstable();
     keys.dedup();
     let holders = rows::key_holders(conn, &keys)?;
@@ -233,8 +232,8 @@ fn select_incremental(
     // Persons a new record actually matches (or is decided the same as): only their members
     // are read, for the chaining check and to keep them whole.
     let mut persons: HashSet<String> = HashSet::new();
-    for f in &new_features {
-        for k in crate::block::keys(f) {
+    for (f, ks) in new_features.iter().zip(&new_keys) {
+        for &k in ks {
             let Some(ps) = per_key
                 .get(&(k as i64))
                 .filter(|ps| ps.len() <= crate::block::MAX_BLOCK)
@@ -244,10 +243,9 @@ fn select_incremental(
             for p in ps {
                 let Some(&i) = at.get(p) else { continue };
                 let other = &candidate_features[i];
-                let matched = match (&f.nir, &other.nir) {
-                    (Some(x), Some(y)) => x == y,
-                    _ => model.weight(crate::compare::compare(f, other)) >= settings.match_weight,
-                };
+                let matched = engine::proven(f, other).unwrap_or_else(|| {
+                    model.weight(crate::compare::compare(f, other)) >= settings.match_weight
+                });
                 if matched && let Some(id) = &candidate_sources[i].national_person_id {
                     persons.insert(id.clone());
                 }
@@ -283,7 +281,14 @@ fn select_incremental(
     lap("their members");
     let mut features = features_of(&kept.iter().collect::<Vec<_>>(), threads);
     features.extend(new_features);
-    Ok((Selection { kept, to_link }, features))
+    Ok((
+        Selection {
+            kept,
+            to_link,
+            to_link_keys: new_keys,
+        },
+        features,
+    ))
 }
 
 /// Links the store's operator persons.
@@ -316,11 +321,13 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
         _ => {
             let all = rows::link_sources(conn)?;
             let f = features_of(&all.iter().collect::<Vec<_>>(), settings.threads);
+            let keys = f.iter().map(crate::block::keys).collect();
             (
                 Mode::Full,
                 Selection {
                     kept: vec![],
                     to_link: all,
+                    to_link_keys: keys,
                 },
                 f,
             )
@@ -345,15 +352,18 @@ pub fn run(store: &Store, mode: Mode, settings: &Settings) -> Result<RunSummary,
     let keys_of_linked: Vec<(i64, i64)> = selection
         .to_link
         .iter()
-        .zip(&features[selection.kept.len()..])
-        .flat_map(|(s, f)| {
-            crate::block::keys(f)
-                .into_iter()
-                .map(move |k| (k as i64, s.operator_person_id))
-        })
+        .zip(&selection.to_link_keys)
+        .flat_map(|(s, ks)| ks.iter().map(move |&k| (k as i64, s.operator_person_id)))
         .collect();
     let outcome = match mode {
-        Mode::Full => engine::link_all(&features, None, &decisions, settings),
+        // Every record is to link: its keys are the ones computed above.
+        Mode::Full => engine::link_all_keyed(
+            &features,
+            &selection.to_link_keys,
+            None,
+            &decisions,
+            settings,
+        ),
         Mode::Incremental => {
             let kept = selection.kept.len();
             let mut labels_of: HashMap<&str, u32> = HashMap::new();
