@@ -30,12 +30,6 @@ pub struct Unit {
     pub verdict: Verdict,
 }
 
-fn work_unit(code: &str) -> Option<WorkUnit> {
-    WorkUnit::from_column_code(code)
-        .or_else(|_| WorkUnit::from_dossier_code(code))
-        .ok()
-}
-
 struct State {
     dossier_id: i64,
     numero: String,
@@ -60,7 +54,8 @@ fn states_at(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<Vec<State
         .collect();
     let mut all: Vec<State> = Vec::with_capacity(states.len());
     for (d, f) in &states {
-        let (Some(uo), Ok(lot)) = (work_unit(&d.uo), Lot::parse(&d.lot)) else {
+        // Dossiers store the column code (`00`, `01`, `2.1`, `2.2`), as ingestion writes it.
+        let (Ok(uo), Ok(lot)) = (WorkUnit::from_column_code(&d.uo), Lot::parse(&d.lot)) else {
             continue;
         };
         let uo21 = f
