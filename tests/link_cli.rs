@@ -3,19 +3,10 @@
 //! decision through the CLI; errors in English with a non-zero exit.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn cep(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cep"))
-        .env("CEP_DATA_DIR", data)
-        .env_remove("CEP_DATABASE_URL")
-        .env_remove("CEP_CONFIG")
-        .env("CEP_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("cep runs")
-}
+mod common;
+use common::cep;
 
 fn ok(out: Output) -> String {
     assert!(

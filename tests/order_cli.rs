@@ -1,19 +1,10 @@
 //! `cep order` on the binary: amend and close keep history and go through the import's
 //! checks; errors are in English with a non-zero exit.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn cep(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cep"))
-        .env("CEP_DATA_DIR", data)
-        .env_remove("CEP_DATABASE_URL")
-        .env_remove("CEP_CONFIG")
-        .env("CEP_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("cep runs")
-}
+mod common;
+use common::cep;
 
 fn stdout(o: &Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
