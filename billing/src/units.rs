@@ -133,14 +133,34 @@ pub fn units_with_persons(
     }
     let ever_eligible = eligible_before(conn, cutoff)?;
 
-    // Consumption references: the first dossier (by id) to carry one owns it.
-    let mut owner: HashMap<&str, i64> = HashMap::new();
+    // Consumption references: owned as ingestion recorded it (the first dossier accepted with
+    // it, `BC_DUPLICATE` for the others) when that dossier still carries it at the cut-off;
+    // otherwise by the first of the dossiers that carry it (smallest id).
+    let mut claimants: HashMap<&str, Vec<&State>> = HashMap::new();
     for s in &all {
         if let Some(r) = s.reference_bc.as_deref() {
-            let o = owner.entry(r).or_insert(s.dossier_id);
-            *o = (*o).min(s.dossier_id);
+            claimants.entry(r).or_default().push(s);
         }
     }
+    let shared: Vec<String> = claimants
+        .iter()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|(r, _)| (*r).to_owned())
+        .collect();
+    let recorded: HashMap<String, String> =
+        cep_store::models::ingest::reference_owners(conn, &shared)?
+            .into_iter()
+            .collect();
+    let owner: HashMap<&str, i64> = claimants
+        .iter()
+        .map(|(r, c)| {
+            let registered = recorded
+                .get(*r)
+                .and_then(|n| c.iter().find(|s| &s.numero == n));
+            let first = c.iter().min_by_key(|s| s.dossier_id).expect("a claimant");
+            (*r, registered.unwrap_or(first).dossier_id)
+        })
+        .collect();
 
     let orders = PurchaseOrder::all_current(conn)?;
     let quantity: HashMap<PurchaseOrderRef, u32> = orders
