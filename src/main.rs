@@ -3,6 +3,7 @@
 mod bench;
 mod bench_link;
 mod bill_cmd;
+mod compute_cmd;
 mod config;
 mod demo;
 mod ingest_cmd;
@@ -46,6 +47,9 @@ enum Command {
     /// Billable units at a cut-off and the consumption of every purchase order (units.csv,
     /// orders.csv). Statements per quarter are still to come.
     Bill(bill_cmd::BillArgs),
+    /// The CCTP 4.3 indicators of a month (--month) or half-year (--half) at a data cut-off,
+    /// stored as a run; --out writes them as CSV, --drill lists the dossiers behind a value.
+    Compute(compute_cmd::ComputeArgs),
     /// The purchase-order registry: list, amend, close (history kept).
     #[command(subcommand)]
     Order(order_cmd::OrderCommand),
@@ -167,6 +171,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Link(a) => link_cmd::run(&open_store(&settings)?, &a),
         Command::Order(c) => order_cmd::run(&open_store(&settings)?, &c),
         Command::Bill(a) => bill_cmd::run(&open_store(&settings)?, &a, &settings.billing),
+        Command::Compute(a) => compute_cmd::run(&open_store(&settings)?, &a, &settings.billing),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
         Command::Pull {

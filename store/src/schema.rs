@@ -417,6 +417,46 @@ diesel::joinable!(means -> receipts (receipt_id));
 diesel::joinable!(consumption_refs -> dossiers (dossier_id));
 diesel::joinable!(processing_reports -> receipts (receipt_id));
 diesel::joinable!(link_events -> link_runs (run_id));
+diesel::table! {
+    indicator_runs (id) {
+        id -> BigInt,
+        period -> Text,
+        cutoff -> Timestamp,
+        computed_at -> Timestamp,
+        code_version -> Text,
+        rules_json -> Text,
+    }
+}
+
+diesel::table! {
+    indicator_values (run_id, code, lot, category) {
+        run_id -> BigInt,
+        code -> Text,
+        lot -> Text,
+        category -> Text,
+        numerator -> BigInt,
+        denominator -> Nullable<Double>,
+        value -> Nullable<Double>,
+        median -> Nullable<Double>,
+        mean -> Nullable<Double>,
+        wilson_lower -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    mediation_cases (id) {
+        id -> BigInt,
+        lot -> Text,
+        numero_dossier -> Nullable<Text>,
+        identifiant_beneficiaire -> Nullable<Text>,
+        complaint_reference -> Text,
+        mediator -> Text,
+        opened_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(indicator_values -> indicator_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     operators,
@@ -445,4 +485,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_keys,
     order_alerts,
     consumption_statements,
+    indicator_runs,
+    indicator_values,
+    mediation_cases,
 );

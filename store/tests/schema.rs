@@ -54,6 +54,15 @@ fn every_declared_column_exists_on_both_backends() {
             consumption_refs,
             processing_reports,
             pull_cursors,
+            link_runs,
+            link_events,
+            link_decisions,
+            link_keys,
+            order_alerts,
+            consumption_statements,
+            indicator_runs,
+            indicator_values,
+            mediation_cases,
         );
     });
 }

@@ -257,6 +257,55 @@ impl FicheSummary {
     }
 }
 
+/// The columns of a dossier's state that the indicators read (indicators-v1), with the postal
+/// code of the fiche's identity record (the Alsace-Moselle calendar of 8.4, point 11) — the
+/// only personal value read, and only to choose a calendar.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[diesel(table_name = fiches)]
+pub struct IndicatorFiche {
+    pub dossier_id: i64,
+    pub horodatage_utc: NaiveDateTime,
+    pub statut: String,
+    pub categorie_sociale: Option<String>,
+    pub date_engagement: NaiveDate,
+    pub date_cloture: Option<NaiveDate>,
+    pub motif_cloture: Option<String>,
+    pub reference_bc: Option<String>,
+    pub numero_dossier_uo21: Option<String>,
+    pub date_demande_rdv: Option<NaiveDate>,
+    pub dates_interactions: Option<String>,
+    pub types_service: Option<String>,
+    pub prestations_complementaires: Option<String>,
+    pub auto_prescription: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub adresse_code_postal: Option<String>,
+}
+
+impl IndicatorFiche {
+    /// Every dossier's state at `cutoff`, these columns only (see [`Fiche::states_as_of`]).
+    pub fn states_as_of(
+        conn: &mut DbConnection,
+        cutoff: NaiveDateTime,
+    ) -> Result<Vec<(Dossier, IndicatorFiche)>> {
+        latest_as_of(
+            conn,
+            cutoff,
+            "f.dossier_id, f.horodatage_utc, f.statut, f.categorie_sociale, f.date_engagement, \
+             f.date_cloture, f.motif_cloture, f.reference_bc, f.numero_dossier_uo21, \
+             f.date_demande_rdv, f.dates_interactions, f.types_service, \
+             f.prestations_complementaires, f.auto_prescription, \
+             (SELECT i.adresse_code_postal FROM identity_records i \
+              WHERE i.id = f.identity_record_id) AS adresse_code_postal",
+        )
+    }
+}
+
+impl OfDossier for IndicatorFiche {
+    fn dossier_id(&self) -> i64 {
+        self.dossier_id
+    }
+}
+
 /// A row of `fiches` that knows its dossier.
 trait OfDossier {
     fn dossier_id(&self) -> i64;

@@ -2,6 +2,7 @@
 
 pub mod buyer;
 pub mod dossiers;
+pub mod indicators;
 pub mod ingest;
 pub mod link;
 pub mod receipts;

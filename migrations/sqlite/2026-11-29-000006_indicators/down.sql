@@ -1,0 +1,3 @@
+DROP TABLE mediation_cases;
+DROP TABLE indicator_values;
+DROP TABLE indicator_runs;
