@@ -463,14 +463,15 @@ impl Ctx<'_> {
 }
 
 /// 2.3 and 2.4: each person's category is `column` on their latest fiche among the rows that
-/// make them count (point 5), per region and nationally.
+/// make them count (point 5), per region and nationally. Two fiches of one `horodatage`: the
+/// greater dossier number is the latest.
 fn by_latest(rows: LazyFrame, column: &str) -> Rows {
     let latest = |keys: Vec<Expr>| {
         let mut group = keys.clone();
         group.push(col(d::PERSON));
         let categories = rows
             .clone()
-            .sort([d::HORODATAGE], SortMultipleOptions::default())
+            .sort([d::HORODATAGE, d::NUMERO], SortMultipleOptions::default())
             .group_by(group.clone())
             .agg([col(column).last().alias("person_category")]);
         rows.clone()
