@@ -178,6 +178,9 @@ fn every_value_agrees_with_a_plain_row_by_row_implementation() {
 
 type Key = (String, String, String);
 
+/// A buyer-side event: its lot, date and whether it is positive.
+type Event = (Option<Lot>, NaiveDate, bool);
+
 fn by_key(values: Vec<IndicatorValue>) -> BTreeMap<Key, IndicatorValue> {
     values
         .into_iter()
@@ -235,7 +238,7 @@ fn quad(code: &str) -> WorkUnit {
     }
 }
 
-fn current<'a>(inputs: &'a Inputs, lot: Lot, uo: WorkUnit, m: YearMonth) -> Option<&'a OrderFacts> {
+fn current(inputs: &Inputs, lot: Lot, uo: WorkUnit, m: YearMonth) -> Option<&OrderFacts> {
     let day = m.last_day();
     let mut best: Option<&OrderFacts> = None;
     for o in &inputs.orders {
@@ -263,13 +266,14 @@ fn population(
     let mut best: Option<(i32, i64)> = None;
     for p in &inputs.populations {
         let v = if active { p.active } else { p.target };
-        if p.region.to_string() == region && p.dimension == dim && p.code == code && p.year <= year
+        let matches = p.region.to_string() == region
+            && p.dimension == dim
+            && p.code == code
+            && p.year <= year;
+        if let Some(v) = v.filter(|_| matches)
+            && best.is_none_or(|(y, _)| p.year > y)
         {
-            if let Some(v) = v {
-                if best.is_none_or(|(y, _)| p.year > y) {
-                    best = Some((p.year, v));
-                }
-            }
+            best = Some((p.year, v));
         }
     }
     best.map(|(_, v)| v)
@@ -598,7 +602,7 @@ fn plain(inputs: &Inputs, period: Period) -> BTreeMap<Key, IndicatorValue> {
                 let of_group = |l: Option<Lot>| {
                     l.is_some_and(|l| g.as_ref().is_none_or(|x| &l.to_string() == x))
                 };
-                let events: [(&str, Vec<(Option<Lot>, NaiveDate, bool)>); 4] = [
+                let events: [(&str, Vec<Event>); 4] = [
                     (
                         "8.1",
                         inputs
