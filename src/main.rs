@@ -1,6 +1,7 @@
 //! `cep`: France compétences' regulation service for the CEP framework agreement.
 
 mod bench;
+mod bench_indicators;
 mod bench_link;
 mod bill_cmd;
 mod compute_cmd;
@@ -98,6 +99,8 @@ enum BenchCommand {
     Ingest(bench::BenchArgs),
     /// Identity resolution: accuracy against the truth and two baselines, time, memory.
     Link(bench_link::LinkBenchArgs),
+    /// Indicators: one month over millions of dossiers in memory; loading from PostgreSQL.
+    Indicators(bench_indicators::IndicatorBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -174,6 +177,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compute(a) => compute_cmd::run(&open_store(&settings)?, &a, &settings.billing),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
+        Command::Bench(BenchCommand::Indicators(a)) => bench_indicators::run(&a),
         Command::Pull {
             lot,
             url,
