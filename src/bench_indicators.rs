@@ -116,7 +116,9 @@ fn generate(n: usize, seed: u64, cutoff: NaiveDate) -> Vec<Raw> {
             let cloture = cloture.filter(|c| *c <= cutoff);
             let slot = usize::from(lot.number() - 1) * 4 + cep_indicators::inputs::uo_index(uo);
             counters[slot] += 1;
-            let rdv = rng.chance(80).then(|| engagement - Duration::days(rng.below(40) as i64));
+            let rdv = rng
+                .chance(80)
+                .then(|| engagement - Duration::days(rng.below(40) as i64));
             Raw {
                 numero: format!(
                     "{:02}{}{}{:06}",
@@ -136,7 +138,11 @@ fn generate(n: usize, seed: u64, cutoff: NaiveDate) -> Vec<Raw> {
                 motif: cloture.and(motif),
                 order: order_ref(lot, uo, chrono::Datelike::year(&engagement)),
                 livrable: rng.chance(90),
-                prestations: if rng.chance(40) { "FORMATION" } else { "AUCUNE" },
+                prestations: if rng.chance(40) {
+                    "FORMATION"
+                } else {
+                    "AUCUNE"
+                },
                 types: if rng.chance(50) {
                     "PMSMP|ANALYSE_C2P"
                 } else {
@@ -162,8 +168,7 @@ fn facts(raw: &[Raw], cutoff: NaiveDate) -> Vec<DossierFacts> {
                 motif: r.motif.and_then(ClosureMotif::from_code),
             };
             let closure = dates.effective_closure(cutoff);
-            let voluntary =
-                closure.is_some_and(|c| c.kind == cep_domain::ClosureKind::Voluntary);
+            let voluntary = closure.is_some_and(|c| c.kind == cep_domain::ClosureKind::Voluntary);
             let eligible = r.statut != "AUTRE";
             let needs_deliverable = matches!(r.uo, WorkUnit::Uo1 | WorkUnit::Uo21);
             DossierFacts {
@@ -245,7 +250,10 @@ pub fn run(args: &IndicatorBenchArgs) -> Result<()> {
         ..Default::default()
     };
     drop(raw);
-    println!("  generated in {:.1} s (not measured)", t.elapsed().as_secs_f64());
+    println!(
+        "  generated in {:.1} s (not measured)",
+        t.elapsed().as_secs_f64()
+    );
 
     let t = Instant::now();
     let prepared = Prepared::new(&inputs)?;

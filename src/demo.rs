@@ -98,7 +98,7 @@ pub fn run(settings: &Settings) -> Result<()> {
         std::fs::remove_dir_all(&feeds)
             .with_context(|| format!("cannot clear {}", feeds.display()))?;
     }
-    let start = "2025-01".parse().expect("valid month");
+    let start: cep_domain::YearMonth = "2025-01".parse().expect("valid month");
     let s = cep_synth::generate(&cep_synth::SynthConfig::new(7, start, 3, 0.02), &feeds)?;
     println!(
         "   {} persons ({} seen by several operators), {} dossiers, {} fiches in {} files",
@@ -228,7 +228,82 @@ pub fn run(settings: &Settings) -> Result<()> {
     );
 
     println!();
+    println!(
+        "9. Indicators (CCTP 4.3) of the generated months at the same cut-off, stored as runs:"
+    );
+    let indicators = dir.join("indicators");
+    std::fs::create_dir_all(&indicators)
+        .with_context(|| format!("cannot create {}", indicators.display()))?;
+    let started = std::time::Instant::now();
+    let inputs = {
+        let mut conn = store.conn()?;
+        cep_indicators::load::load(&mut conn, cutoff, Default::default())?
+    };
+    let prepared = cep_indicators::Prepared::new(&inputs)?;
+    let mut periods: Vec<cep_indicators::Period> = (0..3)
+        .map(|i| cep_indicators::Period::Month(start.plus(i)))
+        .collect();
+    periods.push(cep_indicators::Period::Half(half));
+    let mut table: Vec<(cep_indicators::Period, Vec<cep_indicators::IndicatorValue>)> = vec![];
+    for period in periods {
+        let values = prepared.compute(period)?;
+        let mut conn = store.conn()?;
+        cep_indicators::store_run(&mut conn, period, cutoff, Default::default(), &values)?;
+        let file = indicators.join(format!("indicators_{period}.csv"));
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?,
+        );
+        cep_indicators::write_csv(&mut out, period, cutoff, &values)
+            .with_context(|| format!("writing {}", file.display()))?;
+        table.push((period, values));
+    }
+    println!(
+        "   {} runs computed in {:.1} s; national values (— where there is no denominator):",
+        table.len(),
+        started.elapsed().as_secs_f64()
+    );
+    print_national_table(&table);
+    println!(
+        "   every lot's values: {}/indicators_AAAA-MM.csv; drill-down: cep compute --month 2025-03 --drill 1.2 --lot 08",
+        indicators.display()
+    );
+
+    println!();
     println!("Outputs: {}", dir.display());
-    println!("Not yet in the demo: indicators, reports.");
+    println!("Not yet in the demo: reports.");
     Ok(())
+}
+
+/// One line per indicator code, one column per period: the national value.
+fn print_national_table(table: &[(cep_indicators::Period, Vec<cep_indicators::IndicatorValue>)]) {
+    let national = |values: &[cep_indicators::IndicatorValue], code: &str| {
+        values
+            .iter()
+            .find(|v| v.code == code && v.lot == "national" && v.category.is_empty())
+            .map(|v| match v.value {
+                Some(x) => cep_indicators::run::round6(x),
+                None => "—".to_owned(),
+            })
+    };
+    let mut header = format!("   {:<5}", "code");
+    for (p, _) in table {
+        header.push_str(&format!(" {:>10}", p.to_string()));
+    }
+    println!("{header}");
+    let codes = cep_indicators::compute::MONTHLY
+        .iter()
+        .chain(cep_indicators::compute::HALF_YEARLY);
+    for code in codes {
+        if matches!(*code, "2.3" | "2.4" | "8.2") {
+            continue;
+        }
+        let mut line = format!("   {code:<5}");
+        for (_, values) in table {
+            line.push_str(&format!(
+                " {:>10}",
+                national(values, code).unwrap_or_default()
+            ));
+        }
+        println!("{line}");
+    }
 }
