@@ -26,6 +26,37 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub billing: BillingSettings,
+    pub api: ApiSettings,
+}
+
+/// `[api]`: `cep serve` (issue 8). The JWT secret has no default: `CEP_API_JWT_SECRET` or
+/// `jwt_secret` (32 bytes at least).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    pub bind: String,
+    pub issuer: String,
+    pub audience: String,
+    pub jwt_secret: String,
+    pub token_ttl_seconds: u64,
+    pub max_body_bytes: usize,
+    pub max_failed_logins: i32,
+    pub lockout_minutes: i64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            bind: "127.0.0.1:8080".into(),
+            issuer: "cep".into(),
+            audience: "cep-api".into(),
+            jwt_secret: String::new(),
+            token_ttl_seconds: 900,
+            max_body_bytes: 32 << 20,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+        }
+    }
 }
 
 /// `[billing]`: the CCAP's billing choices (not in the CCTP); defaults documented in README.
@@ -145,6 +176,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
             billing: BillingSettings::default(),
+            api: ApiSettings::default(),
         }
     }
 }
@@ -213,6 +245,14 @@ impl Settings {
             })?;
             sources.env.push("CEP_DATABASE_POOL_SIZE");
         }
+        if let Some(v) = env("CEP_API_JWT_SECRET") {
+            settings.api.jwt_secret = v;
+            sources.env.push("CEP_API_JWT_SECRET");
+        }
+        if let Some(v) = env("CEP_API_BIND") {
+            settings.api.bind = v;
+            sources.env.push("CEP_API_BIND");
+        }
         if let Some(v) = env("CEP_LOG") {
             settings.log.filter = v;
             sources.env.push("CEP_LOG");
@@ -265,7 +305,43 @@ impl Settings {
             b.bonus.use_wilson,
             tiers.join(", "),
             b.bonus.base_work_units
+        ) + &format!(
+            "\n[api]\nbind = {:?}\nissuer = {:?}\naudience = {:?}\njwt_secret = {:?}\ntoken_ttl_seconds = {}\nmax_body_bytes = {}\nmax_failed_logins = {}\nlockout_minutes = {}\n",
+            self.api.bind,
+            self.api.issuer,
+            self.api.audience,
+            if self.api.jwt_secret.is_empty() {
+                "(not set)"
+            } else {
+                "(set, masked)"
+            },
+            self.api.token_ttl_seconds,
+            self.api.max_body_bytes,
+            self.api.max_failed_logins,
+            self.api.lockout_minutes,
         )
+    }
+
+    /// The API's state from these settings.
+    pub fn api_state(&self, store: cep_store::Store) -> Result<cep_api::AppState> {
+        let a = &self.api;
+        if a.jwt_secret.is_empty() {
+            bail!("set the JWT secret: [api] jwt_secret or CEP_API_JWT_SECRET (32 bytes at least)");
+        }
+        let auth = cep_api::Auth::new(
+            &a.issuer,
+            &a.audience,
+            a.jwt_secret.as_bytes(),
+            a.token_ttl_seconds,
+        )
+        .map_err(|e| anyhow::anyhow!("[api] jwt_secret: {e}"))?;
+        Ok(cep_api::AppState {
+            ingestor: cep_ingest::Ingestor::new(store.clone(), &self.data_dir),
+            store,
+            auth,
+            max_failed_logins: a.max_failed_logins,
+            lockout_minutes: a.lockout_minutes,
+        })
     }
 }
 

@@ -10,6 +10,7 @@ mod demo;
 mod ingest_cmd;
 mod link_cmd;
 mod order_cmd;
+mod serve_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -51,6 +52,18 @@ enum Command {
     /// The CCTP 4.3 indicators of a month (--month) or half-year (--half) at a data cut-off,
     /// stored as a run; --out writes them as CSV, --drill lists the dossiers behind a value.
     Compute(compute_cmd::ComputeArgs),
+    /// Serve the REST API (buyer analysts, operators, the médiateur, administrators).
+    Serve {
+        /// Address to listen on (default: [api] bind, 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Accounts of the API's local issuer.
+    #[command(subcommand)]
+    User(serve_cmd::UserCommand),
+    /// The audit log: `cep audit verify` checks its hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// The purchase-order registry: list, amend, close (history kept).
     #[command(subcommand)]
     Order(order_cmd::OrderCommand),
@@ -91,6 +104,12 @@ enum Command {
         #[arg(long)]
         allow_overlap: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check that no entry was edited or deleted (exit status 1 when the chain is broken).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +193,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Link(a) => link_cmd::run(&open_store(&settings)?, &a),
         Command::Order(c) => order_cmd::run(&open_store(&settings)?, &c),
         Command::Bill(a) => bill_cmd::run(&open_store(&settings)?, &a, &settings.billing),
+        Command::Serve { bind } => {
+            serve_cmd::serve(&settings, open_store(&settings)?, bind.as_deref())
+        }
+        Command::User(c) => serve_cmd::user(&open_store(&settings)?, &c),
+        Command::Audit(AuditCommand::Verify) => serve_cmd::audit_verify(&open_store(&settings)?),
         Command::Compute(a) => compute_cmd::run(&open_store(&settings)?, &a, &settings.billing),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),

@@ -675,15 +675,27 @@ fn name_used_by_other_content(
     Ok(n > 0)
 }
 
-/// The médiateur's dossier-access requests of the reception day for this lot (Annex 2 §3).
-/// The API issue records them; until then there are none to report.
+/// The médiateur's dossier-access requests of the reception day for this lot (Annex 2 §3):
+/// the `dossier_access` entries the API writes to the audit log.
 fn mediator_requests(
-    _conn: &mut DbConnection,
-    _lot: Lot,
-    _day: DateTime<Utc>,
+    conn: &mut DbConnection,
+    lot: Lot,
+    day: DateTime<Utc>,
 ) -> Result<Vec<MediatorAccess>, IngestError> {
-    Ok(vec![])
+    let day = cep_domain::paris::date_of(day.naive_utc());
+    Ok(
+        cep_store::models::access::audit_of_day(conn, DOSSIER_ACCESS, &lot.to_string(), day)?
+            .into_iter()
+            .map(|e| MediatorAccess {
+                date: e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                dossier: e.target.unwrap_or_default(),
+            })
+            .collect(),
+    )
 }
+
+/// The audit action of a médiateur's read of a dossier (reported to the operator).
+pub const DOSSIER_ACCESS: &str = "dossier_access";
 
 /// The outcome of one sweep of the inbox.
 #[derive(Debug, Default)]

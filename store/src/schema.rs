@@ -309,6 +309,30 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         disabled -> Bool,
         created_at -> Timestamp,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        role -> Text,
+        action -> Text,
+        lot -> Nullable<Text>,
+        target -> Nullable<Text>,
+        detail -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -488,4 +512,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     indicator_runs,
     indicator_values,
     mediation_cases,
+    audit_log,
+    revoked_tokens,
 );

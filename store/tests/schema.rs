@@ -63,6 +63,8 @@ fn every_declared_column_exists_on_both_backends() {
             indicator_runs,
             indicator_values,
             mediation_cases,
+            audit_log,
+            revoked_tokens,
         );
     });
 }

@@ -523,7 +523,7 @@ pub fn supersede_quarantine(
 }
 
 /// A processing report as stored for the API.
-#[derive(Debug, Clone, Insertable, Queryable)]
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = processing_reports, treat_none_as_default_value = false)]
 pub struct ProcessingReportRow {
     pub receipt_id: i64,
@@ -535,6 +535,21 @@ pub struct ProcessingReportRow {
 }
 
 impl ProcessingReportRow {
+    /// Every stored report (of one lot when given), newest first.
+    pub fn list(conn: &mut DbConnection, lot: Option<&str>) -> Result<Vec<ProcessingReportRow>> {
+        let mut q = processing_reports::table.into_boxed();
+        if let Some(l) = lot {
+            q = q.filter(processing_reports::lot.eq(l));
+        }
+        q.order((
+            processing_reports::created_at.desc(),
+            processing_reports::receipt_id.desc(),
+        ))
+        .select(ProcessingReportRow::as_select())
+        .load(conn)
+        .map_err(StoreError::query("reading processing reports"))
+    }
+
     pub fn insert(&self, conn: &mut DbConnection) -> Result<()> {
         diesel::insert_into(processing_reports::table)
             .values(self)

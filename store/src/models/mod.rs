@@ -1,5 +1,6 @@
 //! Plain structs for the rows of each table, with their own query functions.
 
+pub mod access;
 pub mod buyer;
 pub mod dossiers;
 pub mod indicators;

@@ -1,0 +1,126 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`) with real status codes.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// What went wrong, as the client is told.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The caller's role may not call the route at all (problem type `forbidden-role`).
+    #[error("forbidden for this role: {0}")]
+    RoleForbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("invalid request: {0}")]
+    BadRequest(String),
+    #[error("too many attempts: {0}")]
+    TooManyRequests(String),
+    #[error("request body too large: {0}")]
+    PayloadTooLarge(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<cep_store::StoreError> for ApiError {
+    fn from(e: cep_store::StoreError) -> Self {
+        tracing::error!(error = %e, "store error");
+        ApiError::Internal("the database could not answer".into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal("a worker failed".into())
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ApiError::RoleForbidden(_) => (
+                StatusCode::FORBIDDEN,
+                "forbidden-role",
+                "Forbidden for this role",
+            ),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Invalid request"),
+            ApiError::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many attempts",
+            ),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+            ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::RoleForbidden(d)
+            | ApiError::NotFound(d)
+            | ApiError::BadRequest(d)
+            | ApiError::TooManyRequests(d)
+            | ApiError::PayloadTooLarge(d)
+            | ApiError::Unavailable(d)
+            | ApiError::Internal(d) => d.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, kind, title) = self.parts();
+        let kind = format!("https://cep.francecompetences.fr/problems/{kind}");
+        let mut r = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            r.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        r.content_type("application/problem+json").json(Problem {
+            kind: &kind,
+            title,
+            status: status.as_u16(),
+            detail: self.detail(),
+        })
+    }
+}

@@ -1,0 +1,548 @@
+//! End to end: the real server on a free loopback port, against each backend, called over
+//! HTTP: the role table, the médiateur's flow with its audit entries and the operator's report
+//! line, the audit chain detecting tampering, JWT attacks, injection and traversal attempts,
+//! lockout and body limits.
+
+use cep_api::{AppState, Auth, ROUTES, Role};
+use cep_store::models::access::{NewUser, User};
+use cep_store::testing::{TestDb, each_backend};
+use diesel::connection::SimpleConnection;
+use reqwest::blocking::{Client, Response};
+use serde_json::{Value, json};
+
+const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes-long!";
+const PASSWORD: &str = "correct horse battery";
+
+struct Server {
+    base: String,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    client: Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let h = self.handle.clone();
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(h.stop(true)))
+            .join()
+            .ok();
+        if let Some(t) = self.thread.take() {
+            t.join().ok();
+        }
+    }
+}
+
+fn start(db: &TestDb, max_body: usize) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState {
+        store: db.store.clone(),
+        ingestor: cep_ingest::Ingestor::new(db.store.clone(), dir.path()),
+        auth: Auth::new("cep", "cep-api", SECRET, 900).unwrap(),
+        max_failed_logins: 5,
+        lockout_minutes: 15,
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = cep_api::server(state, listener, max_body).unwrap();
+            tx.send(server.handle()).unwrap();
+            server.await.unwrap();
+        })
+    });
+    let handle = rx.recv().unwrap();
+    Server {
+        base,
+        handle,
+        thread: Some(thread),
+        client: Client::new(),
+        _dir: dir,
+    }
+}
+
+fn add_user(db: &TestDb, name: &str, role: Role, lot: Option<&str>) {
+    let hash = cep_api::auth::hash_password(PASSWORD).unwrap();
+    NewUser {
+        username: name,
+        role: role.as_str(),
+        lot,
+        password_hash: Some(&hash),
+        disabled: false,
+        created_at: cep_store::models::now_utc(),
+    }
+    .insert(&mut db.conn())
+    .unwrap();
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn login(&self, name: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"username": name, "password": password}))
+            .send()
+            .unwrap()
+    }
+
+    fn token(&self, name: &str) -> String {
+        let r = self.login(name, PASSWORD);
+        assert_eq!(r.status(), 200, "login {name}");
+        r.json::<Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut r = match method {
+            "GET" => self.client.get(self.url(path)),
+            _ => self.client.post(self.url(path)),
+        };
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send().unwrap()
+    }
+}
+
+/// The four users of the tests: analyst, operator of lot 08, médiateur, admin.
+fn users(db: &TestDb) {
+    add_user(db, "ana", Role::Analyst, None);
+    add_user(db, "op08", Role::Operator, Some("08"));
+    add_user(db, "med", Role::Mediator, None);
+    add_user(db, "adm", Role::Admin, None);
+}
+
+fn user_of(role: Role) -> &'static str {
+    match role {
+        Role::Analyst => "ana",
+        Role::Operator => "op08",
+        Role::Mediator => "med",
+        Role::Admin => "adm",
+    }
+}
+
+#[test]
+fn every_route_answers_every_role_as_its_declaration_says() {
+    each_backend(|db| {
+        users(db);
+        let s = start(db, 1 << 20);
+        let tokens: Vec<(Role, String)> = Role::ALL
+            .into_iter()
+            .map(|r| (r, s.token(user_of(r))))
+            .collect();
+        let mut checked = 0;
+        for route in ROUTES {
+            let path = route
+                .path
+                .replace("{kind}", "dossiers")
+                .replace("{id}", "1")
+                .replace("{numero}", "A72503010000001");
+            if route.roles.is_empty() {
+                let r = s.call(route.method, &path, None, Some(json!({})));
+                assert_ne!(r.status(), 401, "{} {path} is public", route.method);
+                assert_ne!(r.status(), 403, "{} {path} is public", route.method);
+                continue;
+            }
+            let r = s.call(route.method, &path, None, Some(json!({})));
+            assert_eq!(r.status(), 401, "{} {path} without a token", route.method);
+            for (role, token) in &tokens {
+                // Revoking would end the token the next routes use: revoke a fresh one.
+                let fresh;
+                let token = if route.path == "/api/v1/auth/revoke" {
+                    fresh = s.token(user_of(*role));
+                    &fresh
+                } else {
+                    token
+                };
+                let r = s.call(route.method, &path, Some(token), Some(json!({})));
+                let allowed = route.roles.contains(role);
+                let status = r.status().as_u16();
+                let body: Value = r.json().unwrap_or(Value::Null);
+                let role_refusal = status == 403
+                    && body["type"]
+                        .as_str()
+                        .is_some_and(|t| t.ends_with("/forbidden-role"));
+                if allowed {
+                    // Allowed: anything but an authentication failure or a role refusal (a
+                    // médiateur without an open case gets a 403 of another type).
+                    assert!(
+                        status != 401 && !role_refusal,
+                        "{} {path} as {role:?}: {status} {body} but the role is allowed",
+                        route.method
+                    );
+                } else {
+                    assert!(
+                        role_refusal,
+                        "{} {path} as {role:?}: {status} {body}",
+                        route.method
+                    );
+                    assert_eq!(body["status"], 403);
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 13 * 4, "{checked}");
+    });
+}
+
+/// A valid UO1 fiche of lot 08 (operator A7) engaged today, as a §5 JSON record.
+fn fiche_json(n: u32) -> Value {
+    let now = chrono::Utc::now();
+    let today = cep_domain::paris::date_of(now.naive_utc());
+    json!({
+        "horodatage": format!("{}+00:00", now.format("%Y-%m-%dT%H:%M:%S")),
+        "numero_dossier": format!("A7{}01{n:06}", today.format("%y%m")),
+        "uo": "01", "region_lot": "08", "identifiant_beneficiaire": format!("P-{n:04}"),
+        "nom": "DUPONT", "prenom": "Marie", "sexe": "2", "date_naissance": "1985-04-12",
+        "adresse_numero": "3", "adresse_type_voie": "RUE", "adresse_voie": "des Lilas",
+        "adresse_commune": "Lyon", "adresse_code_postal": "69003", "structure": "SITE-01",
+        "niveau_formation": "5", "secteur_activite": "C",
+        "libelle_secteur": "Industrie manufacturière", "taille_entreprise": "50_249",
+        "categorie_sociale": "5", "libelle_profession": "Technicienne", "statut": "CDI",
+        "entree_entreprise": "2015-06", "email": "marie.dupont@example.fr",
+        "date_engagement": today.to_string(),
+        "reference_bc": format!("{}-Lot08-UO01-01-{n:05}", today.format("%Y")),
+        "origine": "INDIVIDUELLE", "motif": "COMPETENCES", "motif_detaille": "SE_FORMER",
+        "dates_interactions": [today.to_string()], "modes_contact": ["TELEPHONE"],
+    })
+}
+
+fn registry(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("operators.csv");
+    std::fs::write(
+        &p,
+        "lot;code_operateur;nom;date_debut;date_fin\n08;A7;Titulaire 08;2019-12-01;\n09;B9;Titulaire 09;2019-12-01;\n",
+    )
+    .unwrap();
+    cep_ingest::buyer::import(&db.store, cep_ingest::buyer::ImportKind::Operators, &p).unwrap();
+    let year = cep_domain::paris::date_of(cep_store::models::now_utc()).format("%Y");
+    let p = dir.path().join("purchase-orders.csv");
+    std::fs::write(
+        &p,
+        format!(
+            "reference;date_notification;quantite;prix_unitaire_ht;taux_tva;date_debut;date_fin\n\
+             {year}-Lot08-UO01-01;2024-12-15;500;250.00;0.20;{year}-01-01;{year}-12-31\n"
+        ),
+    )
+    .unwrap();
+    cep_ingest::buyer::import(&db.store, cep_ingest::buyer::ImportKind::PurchaseOrders, &p)
+        .unwrap();
+}
+
+#[test]
+fn the_mediateur_reads_a_dossier_only_through_an_open_case_and_every_read_is_audited() {
+    each_backend(|db| {
+        users(db);
+        registry(db);
+        let s = start(db, 1 << 20);
+        let op = s.token("op08");
+        let med = s.token("med");
+        let adm = s.token("adm");
+        // The operator pushes a dossier.
+        let body = json!({"lot": "08", "records": [fiche_json(1)]});
+        let r = s.call(
+            "POST",
+            "/api/v1/feeds/dossiers",
+            Some(&op),
+            Some(body.clone()),
+        );
+        assert_eq!(r.status(), 200);
+        let report: Value = r.json().unwrap();
+        assert_eq!(report["accepted"], 1, "{report}");
+        let numero = fiche_json(1)["numero_dossier"].as_str().unwrap().to_owned();
+        // The same content again is idempotent.
+        let again: Value = s
+            .call("POST", "/api/v1/feeds/dossiers", Some(&op), Some(body))
+            .json()
+            .unwrap();
+        assert_eq!(again["status"], "duplicate");
+
+        // Without a case: 403, and the attempt is logged.
+        let path = format!("/api/v1/mediation/cases/1/dossiers/{numero}");
+        assert_eq!(s.call("GET", &path, Some(&med), None).status(), 403);
+        // Open a case on the dossier, read it: personal data included.
+        let case: Value = s
+            .call(
+                "POST",
+                "/api/v1/mediation/cases",
+                Some(&med),
+                Some(json!({"lot": "08", "numero_dossier": numero, "complaint_reference": "R-2026-001"})),
+            )
+            .json()
+            .unwrap();
+        let id = case["id"].as_i64().unwrap();
+        let path = format!("/api/v1/mediation/cases/{id}/dossiers/{numero}");
+        let r = s.call("GET", &path, Some(&med), None);
+        assert_eq!(r.status(), 200);
+        let dossier: Value = r.json().unwrap();
+        assert_eq!(dossier["fiches"][0]["identity"]["nom"], "DUPONT");
+        // Another dossier is not behind this case.
+        let other = format!("/api/v1/mediation/cases/{id}/dossiers/A7250301000009");
+        assert_eq!(s.call("GET", &other, Some(&med), None).status(), 403);
+
+        // The operator's next processing report carries the access request of the day.
+        let body = json!({"lot": "08", "records": [fiche_json(2)]});
+        let report: Value = s
+            .call("POST", "/api/v1/feeds/dossiers", Some(&op), Some(body))
+            .json()
+            .unwrap();
+        let requests = report["mediator_access_requests"].as_array().unwrap();
+        assert_eq!(requests.len(), 1, "{report}");
+        assert_eq!(requests[0]["dossier"], numero.as_str());
+
+        // Closed: no more access.
+        let r = s.call(
+            "POST",
+            &format!("/api/v1/mediation/cases/{id}/close"),
+            Some(&med),
+            None,
+        );
+        assert_eq!(r.status(), 200);
+        assert_eq!(s.call("GET", &path, Some(&med), None).status(), 403);
+
+        // The audit log: opened, read, refused attempts, closed; the chain is intact.
+        let entries = cep_store::models::access::audit_of_day(
+            &mut db.conn(),
+            "dossier_access",
+            "08",
+            cep_domain::paris::date_of(cep_store::models::now_utc()),
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].actor, "med");
+        let v: Value = s
+            .call("GET", "/api/v1/admin/audit/verify", Some(&adm), None)
+            .json()
+            .unwrap();
+        assert_eq!(v["intact"], true, "{v}");
+        assert!(v["entries"].as_u64().unwrap() >= 6, "{v}");
+
+        // An edited row breaks the chain at that row; so does a deleted one.
+        db.conn()
+            .batch_execute("UPDATE audit_log SET detail = 'nothing to see' WHERE id = 3")
+            .unwrap();
+        let v: Value = s
+            .call("GET", "/api/v1/admin/audit/verify", Some(&adm), None)
+            .json()
+            .unwrap();
+        assert_eq!(
+            (v["intact"].clone(), v["broken_at"].clone()),
+            (json!(false), json!(3)),
+            "{v}"
+        );
+        let mut c = db.conn();
+        let broken = cep_store::models::access::verify_audit(&mut c)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(broken.id, 3);
+        c.batch_execute("DELETE FROM audit_log WHERE id = 3")
+            .unwrap();
+        let broken = cep_store::models::access::verify_audit(&mut c)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            broken.id, 4,
+            "the entry after the deleted one no longer follows"
+        );
+    });
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[test]
+fn forged_expired_unsigned_and_misdirected_tokens_are_refused() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let s = start(&db, 1 << 20);
+    let good = s.token("ana");
+    assert_eq!(s.call("GET", "/api/v1/me", Some(&good), None).status(), 200);
+    let now = chrono::Utc::now().timestamp() as u64;
+    let claims = |aud: &str, exp: u64| json!({"iss": "cep", "aud": aud, "sub": "adm", "role": "admin", "iat": now, "exp": exp, "jti": "x"});
+    let sign = |key: &[u8], c: &Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            c,
+            &jsonwebtoken::EncodingKey::from_secret(key).unwrap(),
+        )
+        .unwrap()
+    };
+    let attacks = [
+        (
+            "wrong key",
+            sign(
+                b"another-secret-of-at-least-32-bytes!!",
+                &claims("cep-api", now + 600),
+            ),
+        ),
+        ("expired", sign(SECRET, &claims("cep-api", now - 600))),
+        (
+            "wrong audience",
+            sign(SECRET, &claims("other-api", now + 600)),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(br#"{"alg":"none","typ":"JWT"}"#),
+                b64(claims("cep-api", now + 600).to_string().as_bytes())
+            ),
+        ),
+        (
+            "HS512 with the right key",
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+                &claims("cep-api", now + 600),
+                &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
+            )
+            .unwrap(),
+        ),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    for (what, token) in attacks {
+        let r = s.call("GET", "/api/v1/admin/users", Some(&token), None);
+        assert_eq!(r.status(), 401, "{what}");
+    }
+    // A well-signed token for a user that does not exist is refused too.
+    let r = s.call("GET", "/api/v1/admin/users", Some(&sign(SECRET, &json!({"iss": "cep", "aud": "cep-api", "sub": "ghost", "role": "admin", "iat": now, "exp": now + 600, "jti": "y"}))), None);
+    assert_eq!(r.status(), 401);
+    // Another lot's figures: 403 for an operator.
+    let op = s.token("op08");
+    assert_eq!(
+        s.call("GET", "/api/v1/indicators?lot=09", Some(&op), None)
+            .status(),
+        403
+    );
+    assert_eq!(
+        s.call("GET", "/api/v1/reports?lot=09", Some(&op), None)
+            .status(),
+        403
+    );
+    // Revoked, then disabled.
+    assert_eq!(
+        s.call("POST", "/api/v1/auth/revoke", Some(&good), None)
+            .status(),
+        204
+    );
+    assert_eq!(s.call("GET", "/api/v1/me", Some(&good), None).status(), 401);
+    let fresh = s.token("ana");
+    User::set_disabled(&mut db.conn(), "ana", true).unwrap();
+    assert_eq!(
+        s.call("GET", "/api/v1/me", Some(&fresh), None).status(),
+        401
+    );
+}
+
+#[test]
+fn injection_and_traversal_attempts_change_nothing() {
+    each_backend(|db| {
+        users(db);
+        let s = start(db, 1 << 20);
+        let ana = s.token("ana");
+        let med = s.token("med");
+        let op = s.token("op08");
+        let r = s.call(
+            "GET",
+            "/api/v1/indicators?lot=08'%20OR%20'1'='1",
+            Some(&ana),
+            None,
+        );
+        assert_eq!(r.status(), 400);
+        let r = s.call(
+            "GET",
+            "/api/v1/indicators?code=1.1'%3B%20DROP%20TABLE%20users%3B--",
+            Some(&ana),
+            None,
+        );
+        assert!(r.status() == 404 || r.status() == 200, "{}", r.status());
+        let r = s.call(
+            "GET",
+            "/api/v1/mediation/cases/1%3BDROP%20TABLE%20users/dossiers/x",
+            Some(&med),
+            None,
+        );
+        assert_eq!(r.status(), 400);
+        let r = s.call(
+            "GET",
+            "/api/v1/mediation/cases/1/dossiers/..%2F..%2F..%2Fetc%2Fpasswd",
+            Some(&med),
+            None,
+        );
+        assert_eq!(r.status(), 403);
+        let r = s
+            .client
+            .post(s.url("/api/v1/feeds/dossiers?file_name=..%2F..%2Fcep.db"))
+            .bearer_auth(&op)
+            .header("Content-Type", "text/csv")
+            .body("a;b\n")
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let r = s.call(
+            "POST",
+            "/api/v1/feeds/..%2F..%2Fetc",
+            Some(&op),
+            Some(json!({})),
+        );
+        assert_eq!(r.status(), 404);
+        // Everything is still there.
+        assert_eq!(User::all(&mut db.conn()).unwrap().len(), 4);
+        assert_eq!(s.call("GET", "/api/v1/me", Some(&ana), None).status(), 200);
+    });
+}
+
+#[test]
+fn repeated_failed_logins_lock_the_account_and_big_bodies_get_413() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let s = start(&db, 1024);
+    for _ in 0..5 {
+        assert_eq!(s.login("ana", "wrong password!!").status(), 401);
+    }
+    let r = s.login("ana", PASSWORD);
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // An administrator's reset unlocks it.
+    User::reset(
+        &mut db.conn(),
+        "ana",
+        &cep_api::auth::hash_password(PASSWORD).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s.login("ana", PASSWORD).status(), 200);
+    assert_eq!(s.login("nobody", PASSWORD).status(), 401);
+
+    let op = s.token("op08");
+    let big = json!({"lot": "08", "records": [{"x": "y".repeat(2000)}]});
+    let r = s.call("POST", "/api/v1/feeds/dossiers", Some(&op), Some(big));
+    assert_eq!(r.status(), 413);
+    let problem: Value = r.json().unwrap();
+    assert_eq!(problem["status"], 413);
+
+    assert_eq!(s.call("GET", "/health", None, None).status(), 200);
+    let ready = s.call("GET", "/ready", None, None);
+    assert_eq!(ready.status(), 200);
+    assert!(ready.headers().contains_key("x-request-id"));
+}
