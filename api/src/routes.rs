@@ -41,6 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/indicators", web::get().to(indicators))
                 .route("/indicators/runs", web::get().to(indicator_runs))
                 .route("/reports", web::get().to(reports))
+                .route("/orders", web::get().to(orders))
+                .route("/orders/alerts", web::get().to(order_alerts))
+                .route("/statements", web::get().to(statements))
+                .route("/anomalies", web::get().to(anomalies))
                 .route("/feeds/{kind}", web::post().to(feed))
                 .route("/mediation/cases", web::get().to(list_cases))
                 .route("/mediation/cases", web::post().to(open_case))
@@ -171,6 +175,8 @@ async fn me(caller: Caller) -> Result<HttpResponse, ApiError> {
 struct Page {
     limit: Option<usize>,
     offset: Option<usize>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
 }
 
 impl Page {
@@ -179,6 +185,64 @@ impl Page {
         let limit = self.limit.unwrap_or(100).clamp(1, 1000);
         let offset = self.offset.unwrap_or(0);
         (total, items.into_iter().skip(offset).take(limit).collect())
+    }
+
+    fn csv(&self) -> Result<bool, ApiError> {
+        match self.format.as_deref() {
+            None | Some("json") => Ok(false),
+            Some("csv") => Ok(true),
+            Some(f) => Err(ApiError::BadRequest(format!(
+                "format must be json or csv, got {f:?}"
+            ))),
+        }
+    }
+
+    /// The page of `items` as JSON (`{"total", name: [...]}`) or CSV (`;`, UTF-8 with BOM,
+    /// `columns` in order, CSV-injection safe).
+    fn respond(
+        &self,
+        name: &str,
+        items: Vec<Value>,
+        columns: &[&str],
+    ) -> Result<HttpResponse, ApiError> {
+        let csv = self.csv()?;
+        let (total, items) = self.apply(items);
+        if !csv {
+            return Ok(HttpResponse::Ok().json(json!({"total": total, name: items})));
+        }
+        let mut out = String::from("\u{feff}");
+        out.push_str(&columns.join(";"));
+        out.push('\n');
+        for item in &items {
+            let cells: Vec<String> = columns.iter().map(|c| csv_cell(&item[*c])).collect();
+            out.push_str(&cells.join(";"));
+            out.push('\n');
+        }
+        Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("X-Total-Count", total.to_string()))
+            .body(out))
+    }
+}
+
+/// One CSV cell: text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
+/// carriage return first) is prefixed with `'`; quoted when it holds `;`, `"` or a newline.
+pub fn csv_cell(v: &Value) -> String {
+    let text = match v {
+        Value::Null => return String::new(),
+        Value::String(s) => {
+            if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{s}")
+            } else {
+                s.clone()
+            }
+        }
+        other => other.to_string(),
+    };
+    if text.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
     }
 }
 
@@ -263,6 +327,23 @@ async fn indicators(
             })
         })
         .collect();
+    if q.page.csv()? {
+        return q.page.respond(
+            "values",
+            values,
+            &[
+                "code",
+                "lot",
+                "category",
+                "numerator",
+                "denominator",
+                "value",
+                "median",
+                "mean",
+                "wilson_lower",
+            ],
+        );
+    }
     let (total, values) = q.page.apply(values);
     Ok(HttpResponse::Ok().json(json!({"run": run_json(&run), "total": total, "values": values})))
 }
@@ -274,8 +355,11 @@ async fn indicator_runs(
 ) -> Result<HttpResponse, ApiError> {
     allow(&caller, "GET", "/api/v1/indicators/runs")?;
     let runs = db(&state, |c| Ok(IndicatorRun::all(c)?)).await?;
-    let (total, runs) = page.apply(runs.iter().map(run_json).collect());
-    Ok(HttpResponse::Ok().json(json!({"total": total, "runs": runs})))
+    page.respond(
+        "runs",
+        runs.iter().map(run_json).collect(),
+        &["id", "period", "cutoff", "computed_at", "code_version"],
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,6 +397,7 @@ async fn reports(
             } else {
                 json!({
                     "file": r.file_name, "lot": r.lot, "status": r.status,
+                    "sha256": report["sha256"],
                     "created_at": format!("{}Z", r.created_at.format("%Y-%m-%dT%H:%M:%S")),
                     "lines": report["lines"], "accepted": report["accepted"],
                     "quarantined": report["quarantined"], "warnings": report["warnings"],
@@ -320,8 +405,20 @@ async fn reports(
             }
         })
         .collect();
-    let (total, items) = q.page.apply(items);
-    Ok(HttpResponse::Ok().json(json!({"total": total, "reports": items})))
+    q.page.respond(
+        "reports",
+        items,
+        &[
+            "file",
+            "lot",
+            "status",
+            "created_at",
+            "lines",
+            "accepted",
+            "quarantined",
+            "warnings",
+        ],
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -447,8 +544,20 @@ async fn list_cases(
         .filter(|c| c.mediator == me)
         .map(case_json)
         .collect();
-    let (total, items) = page.apply(items);
-    Ok(HttpResponse::Ok().json(json!({"total": total, "cases": items})))
+    page.respond(
+        "cases",
+        items,
+        &[
+            "id",
+            "lot",
+            "numero_dossier",
+            "identifiant_beneficiaire",
+            "complaint_reference",
+            "mediator",
+            "opened_at",
+            "closed_at",
+        ],
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -744,4 +853,145 @@ async fn verify_audit(state: State, caller: Caller) -> Result<HttpResponse, ApiE
         Ok(n) => json!({"intact": true, "entries": n}),
         Err(b) => json!({"intact": false, "broken_at": b.id, "reason": b.reason}),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+struct LotQuery {
+    lot: Option<String>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+/// The lot named in a purchase-order reference or a statement number (`…-Lot08-…`).
+fn lot_in(reference: &str) -> Option<&str> {
+    let i = reference.find("-Lot")? + 4;
+    reference.get(i..i + 2)
+}
+
+/// Purchase orders as currently recorded.
+async fn orders(
+    state: State,
+    caller: Caller,
+    q: web::Query<LotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    allow(&caller, "GET", "/api/v1/orders")?;
+    let q = q.into_inner();
+    let lot = lot_scope(&caller, q.lot.as_deref())?;
+    let orders = db(&state, |c| {
+        Ok(cep_store::models::buyer::PurchaseOrder::all_current(c)?)
+    })
+    .await?;
+    let items = orders
+        .iter()
+        .filter(|o| lot.as_deref().is_none_or(|l| o.lot == l))
+        .map(|o| {
+            json!({
+                "reference": o.reference, "lot": o.lot, "uo": o.uo,
+                "date_notification": o.date_notification, "quantite": o.quantite,
+                "prix_unitaire_ht_cents": o.prix_unitaire_ht_cents, "taux_tva_bp": o.taux_tva_bp,
+                "date_debut": o.date_debut, "date_fin": o.date_fin,
+            })
+        })
+        .collect();
+    q.page.respond(
+        "orders",
+        items,
+        &[
+            "reference",
+            "lot",
+            "uo",
+            "date_notification",
+            "quantite",
+            "prix_unitaire_ht_cents",
+            "taux_tva_bp",
+            "date_debut",
+            "date_fin",
+        ],
+    )
+}
+
+/// Consumption alerts (80 % and 100 % of an order's quantity), oldest first.
+async fn order_alerts(
+    state: State,
+    caller: Caller,
+    q: web::Query<LotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    allow(&caller, "GET", "/api/v1/orders/alerts")?;
+    let q = q.into_inner();
+    let lot = lot_scope(&caller, q.lot.as_deref())?;
+    let alerts = db(&state, |c| {
+        Ok(cep_store::models::buyer::OrderAlert::all(c)?)
+    })
+    .await?;
+    let items = alerts
+        .iter()
+        .filter(|a| {
+            lot.as_deref()
+                .is_none_or(|l| lot_in(&a.order_reference) == Some(l))
+        })
+        .map(|a| {
+            json!({
+                "order": a.order_reference, "level": a.level, "consumed": a.consumed,
+                "quantity": a.quantity,
+                "cutoff": format!("{}Z", a.cutoff.format("%Y-%m-%dT%H:%M:%S")),
+            })
+        })
+        .collect();
+    q.page.respond(
+        "alerts",
+        items,
+        &["order", "level", "consumed", "quantity", "cutoff"],
+    )
+}
+
+/// Consumption statements as issued (with their body as JSON).
+async fn statements(
+    state: State,
+    caller: Caller,
+    q: web::Query<LotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    allow(&caller, "GET", "/api/v1/statements")?;
+    let q = q.into_inner();
+    let lot = lot_scope(&caller, q.lot.as_deref())?;
+    let rows = db(&state, |c| {
+        Ok(cep_store::models::buyer::StoredStatement::all(c)?)
+    })
+    .await?;
+    let csv = q.page.csv()?;
+    let items = rows
+        .iter()
+        .filter(|s| lot.as_deref().is_none_or(|l| lot_in(&s.number) == Some(l)))
+        .map(|s| {
+            let body: Value = serde_json::from_str(&s.body_json).unwrap_or(Value::Null);
+            let mut v = json!({
+                "number": s.number, "lot": lot_in(&s.number),
+                "cutoff": format!("{}Z", s.cutoff.format("%Y-%m-%dT%H:%M:%S")),
+            });
+            if !csv {
+                v["statement"] = body;
+            }
+            v
+        })
+        .collect();
+    q.page
+        .respond("statements", items, &["number", "lot", "cutoff"])
+}
+
+/// Anomalies counted by lot, code and severity.
+async fn anomalies(
+    state: State,
+    caller: Caller,
+    q: web::Query<LotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    allow(&caller, "GET", "/api/v1/anomalies")?;
+    let q = q.into_inner();
+    let lot = lot_scope(&caller, q.lot.as_deref())?;
+    let rows = db(&state, |c| Ok(access::AnomalyCount::all(c)?)).await?;
+    let items = rows
+        .iter()
+        .filter(|a| lot.as_deref().is_none_or(|l| a.lot.as_deref() == Some(l)))
+        .map(|a| json!({"lot": a.lot, "code": a.code, "severity": a.severity, "count": a.count}))
+        .collect();
+    q.page
+        .respond("anomalies", items, &["lot", "code", "severity", "count"])
 }

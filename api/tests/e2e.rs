@@ -546,3 +546,73 @@ fn repeated_failed_logins_lock_the_account_and_big_bodies_get_413() {
     assert_eq!(ready.status(), 200);
     assert!(ready.headers().contains_key("x-request-id"));
 }
+
+#[test]
+fn lists_page_stably_and_export_injection_safe_csv() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let s = start(&db, 1 << 20);
+    let med = s.token("med");
+    for reference in ["=HYPERLINK(\"http://x\")", "R-2", "+SUM(A1)"] {
+        let r = s.call(
+            "POST",
+            "/api/v1/mediation/cases",
+            Some(&med),
+            Some(json!({"lot": "08", "identifiant_beneficiaire": "P-1", "complaint_reference": reference})),
+        );
+        assert_eq!(r.status(), 201);
+    }
+    let page = |offset: usize| -> Value {
+        s.call(
+            "GET",
+            &format!("/api/v1/mediation/cases?limit=2&offset={offset}"),
+            Some(&med),
+            None,
+        )
+        .json()
+        .unwrap()
+    };
+    let (a, b) = (page(0), page(2));
+    assert_eq!(
+        (a["total"].clone(), b["total"].clone()),
+        (json!(3), json!(3))
+    );
+    let ids: Vec<i64> = a["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(b["cases"].as_array().unwrap())
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![3, 2, 1], "newest first, each once");
+    assert_eq!(page(0), a, "the same page twice");
+
+    let r = s.call(
+        "GET",
+        "/api/v1/mediation/cases?format=csv",
+        Some(&med),
+        None,
+    );
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = r.text().unwrap();
+    assert!(text.starts_with("\u{feff}id;lot;"), "{text}");
+    assert!(
+        text.contains(";\"'=HYPERLINK(\"\"http://x\"\")\";"),
+        "{text}"
+    );
+    assert!(text.contains(";'+SUM(A1);"), "{text}");
+    assert_eq!(text.lines().count(), 4);
+    let r = s.call(
+        "GET",
+        "/api/v1/mediation/cases?format=xml",
+        Some(&med),
+        None,
+    );
+    assert_eq!(r.status(), 400);
+}

@@ -338,3 +338,39 @@ impl MediationCase {
         Ok(n > 0)
     }
 }
+
+/// Anomalies counted by the lot of their file, code and severity (no dossier, no value).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct AnomalyCount {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub lot: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub code: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub severity: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub count: i64,
+}
+
+impl AnomalyCount {
+    /// Every (lot, code, severity) with its count, in that order.
+    pub fn all(conn: &mut DbConnection) -> Result<Vec<AnomalyCount>> {
+        let sql = "SELECT r.lot AS lot, a.code AS code, a.severity AS severity, \
+                   COUNT(*) AS count FROM anomalies a JOIN receipts r ON a.receipt_id = r.id \
+                   GROUP BY r.lot, a.code, a.severity ORDER BY r.lot, a.code, a.severity";
+        crate::on_backend!(conn, |c| diesel::sql_query(sql).load(c))
+            .map_err(StoreError::query("counting anomalies"))
+    }
+}
+
+impl super::buyer::StoredStatement {
+    /// Every issued statement, by number and cut-off.
+    pub fn all(conn: &mut DbConnection) -> Result<Vec<super::buyer::StoredStatement>> {
+        use crate::schema::consumption_statements as t;
+        t::table
+            .order((t::number, t::cutoff))
+            .select(super::buyer::StoredStatement::as_select())
+            .load(conn)
+            .map_err(StoreError::query("reading consumption statements"))
+    }
+}
