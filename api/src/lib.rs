@@ -128,6 +128,77 @@ pub const ROUTES: &[RouteSpec] = &[
     },
 ];
 
+/// What each route does, for the OpenAPI document.
+fn summary(method: &str, path: &str) -> &'static str {
+    match (method, path) {
+        ("GET", "/health") => "Liveness",
+        ("GET", "/ready") => "Readiness: database reachable, migrations applied",
+        ("GET", "/api/v1/openapi.json") => "This document",
+        ("POST", "/api/v1/auth/login") => "Log in (local issuer): an access token",
+        ("POST", "/api/v1/auth/revoke") => "Revoke the token of this request",
+        ("GET", "/api/v1/me") => "Who the token is for",
+        ("GET", "/api/v1/indicators") => {
+            "Values of a stored indicator run (run, period, code, lot)"
+        }
+        ("GET", "/api/v1/indicators/runs") => "Stored indicator runs",
+        ("GET", "/api/v1/reports") => "Processing reports (an operator: its lot, in full)",
+        ("GET", "/api/v1/orders") => "Purchase orders as currently recorded",
+        ("GET", "/api/v1/orders/alerts") => "Consumption alerts at 80 % and 100 %",
+        ("GET", "/api/v1/statements") => "Consumption statements as issued",
+        ("GET", "/api/v1/anomalies") => "Anomalies counted by lot, code and severity",
+        ("POST", "/api/v1/feeds/{kind}") => "Push a feed (spec §5 JSON, or CSV with ?file_name=)",
+        ("GET", "/api/v1/mediation/cases") => "The médiateur's cases",
+        ("POST", "/api/v1/mediation/cases") => "Open a mediation case",
+        ("POST", "/api/v1/mediation/cases/{id}/close") => "Close a mediation case",
+        ("GET", "/api/v1/mediation/cases/{id}/dossiers/{numero}") => {
+            "A dossier's full history behind an open case (audited)"
+        }
+        ("GET", "/api/v1/admin/users") => "Users",
+        ("POST", "/api/v1/admin/users") => "Create a user",
+        ("GET", "/api/v1/admin/audit/verify") => "Check the audit log's hash chain",
+        _ => "",
+    }
+}
+
+/// The OpenAPI 3 document of [`ROUTES`]: paths, methods, path parameters, bearer security
+/// and the roles allowed (`x-roles`). Served at `/api/v1/openapi.json`.
+pub fn openapi() -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let mut paths = Map::new();
+    for r in ROUTES {
+        let params: Vec<Value> = r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut op = json!({
+            "summary": summary(r.method, r.path),
+            "x-roles": r.roles.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+            "responses": {
+                "200": {"description": "OK"},
+                "default": {"description": "Problem details (RFC 9457)", "content": {"application/problem+json": {}}},
+            },
+        });
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        if !r.roles.is_empty() {
+            op["security"] = json!([{"bearer": []}]);
+        }
+        let entry = paths
+            .entry(r.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        entry[r.method.to_ascii_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "CEP regulation service", "version": env!("CARGO_PKG_VERSION")},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "paths": paths,
+    })
+}
+
 /// The roles of `method path` (a [`ROUTES`] entry).
 pub fn roles_of(method: &str, path: &str) -> &'static [Role] {
     ROUTES

@@ -33,6 +33,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         )
         .route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
+        .route(
+            "/api/v1/openapi.json",
+            web::get().to(|| async { HttpResponse::Ok().json(crate::openapi()) }),
+        )
         .service(
             web::scope("/api/v1")
                 .route("/auth/login", web::post().to(login))

@@ -616,3 +616,33 @@ fn lists_page_stably_and_export_injection_safe_csv() {
     );
     assert_eq!(r.status(), 400);
 }
+
+#[test]
+fn the_openapi_document_is_served_and_matches_its_snapshot() {
+    let db = TestDb::sqlite();
+    let s = start(&db, 1024);
+    let served: Value = s
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .json()
+        .unwrap();
+    assert_eq!(served, cep_api::openapi());
+    for route in ROUTES {
+        assert!(
+            served["paths"][route.path][route.method.to_ascii_lowercase()].is_object(),
+            "{} {} missing",
+            route.method,
+            route.path
+        );
+    }
+    let snapshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    let text = serde_json::to_string_pretty(&served).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&snapshot, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot)
+        .expect("api/openapi.json (run with UPDATE_SNAPSHOTS=1 to write it)");
+    assert_eq!(
+        text, expected,
+        "the API changed: review and run with UPDATE_SNAPSHOTS=1"
+    );
+}
