@@ -8,7 +8,7 @@
 //! proportions of the national dataset, with the domain's deadlines.
 
 use anyhow::Result;
-use cep_domain::deadline::{ClosureMotif, UnitDates};
+use cep_domain::deadline::UnitDates;
 use cep_domain::{Lot, WorkUnit, YearMonth, deadline};
 use cep_indicators::inputs::{Dimension, DossierFacts, Inputs, OrderFacts, PopulationFacts};
 use cep_indicators::{Period, Prepared};
@@ -160,13 +160,8 @@ fn generate(n: usize, seed: u64, cutoff: NaiveDate) -> Vec<Raw> {
 fn facts(raw: &[Raw], cutoff: NaiveDate) -> Vec<DossierFacts> {
     raw.iter()
         .map(|r| {
-            let dates = UnitDates {
-                uo: r.uo,
-                engagement: r.engagement,
-                deadline: deadline(r.uo, r.engagement, Some(r.engagement)),
-                date_cloture: r.cloture,
-                motif: r.motif.and_then(ClosureMotif::from_code),
-            };
+            let dates =
+                UnitDates::of_fiche(r.uo, r.engagement, Some(r.engagement), r.cloture, r.motif);
             let closure = dates.effective_closure(cutoff);
             let voluntary = closure.is_some_and(|c| c.kind == cep_domain::ClosureKind::Voluntary);
             let eligible = r.statut != "AUTRE";

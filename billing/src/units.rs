@@ -2,10 +2,10 @@
 
 use crate::BillingError;
 use cep_domain::billable::{self, BillingRules, ClosedUnit, OrderLink, Verdict};
-use cep_domain::deadline::{ClosureMotif, UnitDates};
+use cep_domain::deadline::UnitDates;
 use cep_domain::ids::{ConsumptionRef, PurchaseOrderRef};
 use cep_domain::reference::is_eligible;
-use cep_domain::{Closure, Lot, WorkUnit, deadline, paris};
+use cep_domain::{Closure, Lot, WorkUnit, paris};
 use cep_store::DbConnection;
 use cep_store::models::buyer::PurchaseOrder;
 use cep_store::models::dossiers::FicheSummary;
@@ -62,13 +62,13 @@ fn states_at(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<Vec<State
             .numero_dossier_uo21
             .as_deref()
             .and_then(|n| engagement_of.get(n).copied());
-        let dates = UnitDates {
+        let dates = UnitDates::of_fiche(
             uo,
-            engagement: f.date_engagement,
-            deadline: deadline(uo, f.date_engagement, uo21),
-            date_cloture: f.date_cloture,
-            motif: f.motif_cloture.as_deref().and_then(ClosureMotif::from_code),
-        };
+            f.date_engagement,
+            uo21,
+            f.date_cloture,
+            f.motif_cloture.as_deref(),
+        );
         all.push(State {
             dossier_id: d.id,
             numero: d.numero_dossier.clone(),

@@ -110,6 +110,24 @@ pub struct UnitDates {
 }
 
 impl UnitDates {
+    /// A unit as a fiche states it: the deadline from the engagement (a UO2.2's from its
+    /// UO2.1's engagement, when known) and the `motif_cloture` code read.
+    pub fn of_fiche(
+        uo: WorkUnit,
+        engagement: NaiveDate,
+        uo21_engagement: Option<NaiveDate>,
+        date_cloture: Option<NaiveDate>,
+        motif_cloture: Option<&str>,
+    ) -> UnitDates {
+        UnitDates {
+            uo,
+            engagement,
+            deadline: deadline(uo, engagement, uo21_engagement),
+            date_cloture,
+            motif: motif_cloture.and_then(ClosureMotif::from_code),
+        }
+    }
+
     /// The effective closure as known on `today` (the cut-off's date in Europe/Paris), or
     /// `None` while the unit is open. A deadline is passed when it is strictly before `today`.
     ///

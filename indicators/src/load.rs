@@ -10,10 +10,10 @@ use crate::inputs::{
     OrderFacts, PopulationFacts, SurveyFacts,
 };
 use cep_domain::billable::BillingRules;
-use cep_domain::deadline::{ClosureMotif, UnitDates};
+use cep_domain::deadline::UnitDates;
 use cep_domain::reference::is_eligible;
 use cep_domain::{
-    Calendar, ClosureKind, ConsumptionRef, Lot, WorkUnit, deadline, paris, working_days_between,
+    Calendar, ClosureKind, ConsumptionRef, Lot, WorkUnit, paris, working_days_between,
 };
 use cep_store::DbConnection;
 use cep_store::models::buyer::{
@@ -197,13 +197,13 @@ fn dossiers(
             .numero_dossier_uo21
             .as_deref()
             .and_then(|n| engagement_of.get(n).copied());
-        let dates = UnitDates {
+        let dates = UnitDates::of_fiche(
             uo,
-            engagement: f.date_engagement,
-            deadline: deadline(uo, f.date_engagement, uo21),
-            date_cloture: f.date_cloture,
-            motif: f.motif_cloture.as_deref().and_then(ClosureMotif::from_code),
-        };
+            f.date_engagement,
+            uo21,
+            f.date_cloture,
+            f.motif_cloture.as_deref(),
+        );
         let closure = dates.effective_closure(today);
         let in_continuity = uo == WorkUnit::Uo22
             || ever_eligible.contains(&d.id)

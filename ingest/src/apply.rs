@@ -290,13 +290,13 @@ pub fn dossier_batch(
                     // The UO2.1's effective closure (domain rule): voluntary, on or before
                     // this engagement.
                     let closure = u.date_engagement.and_then(|e| {
-                        UnitDates {
-                            uo: WorkUnit::Uo21,
-                            engagement: e,
-                            deadline: deadline(WorkUnit::Uo21, e, None),
-                            date_cloture: u.date_cloture,
-                            motif: u.motif_cloture.as_deref().and_then(ClosureMotif::from_code),
-                        }
+                        UnitDates::of_fiche(
+                            WorkUnit::Uo21,
+                            e,
+                            None,
+                            u.date_cloture,
+                            u.motif_cloture.as_deref(),
+                        )
                         .effective_closure(today)
                     });
                     let voluntary = closure.is_some_and(|c| {
@@ -413,13 +413,7 @@ pub fn dossier_batch(
                 if e > f.date_engagement {
                     return false;
                 }
-                let unit = UnitDates {
-                    uo: ouo,
-                    engagement: e,
-                    deadline: deadline(ouo, e, None),
-                    date_cloture: *c,
-                    motif: m.as_deref().and_then(ClosureMotif::from_code),
-                };
+                let unit = UnitDates::of_fiche(ouo, e, None, *c, m.as_deref());
                 unit.effective_closure(today)
                     .is_none_or(|cl| f.date_engagement < cl.date)
             });
