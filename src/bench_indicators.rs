@@ -29,6 +29,9 @@ pub struct IndicatorBenchArgs {
     /// created on this server (e.g. postgres://postgres@127.0.0.1:5432), filled, and dropped.
     #[arg(long)]
     pub postgres: Option<String>,
+    /// Also time each indicator alone (to see where the time goes).
+    #[arg(long)]
+    pub per_indicator: bool,
     /// Dossiers written to PostgreSQL for the loading measurement.
     #[arg(long, default_value_t = 1_000_000)]
     pub load_dossiers: usize,
@@ -264,6 +267,18 @@ pub fn run(args: &IndicatorBenchArgs) -> Result<()> {
         values.len()
     );
     crate::compute_cmd::print_national(&values);
+    if args.per_indicator {
+        for code in cep_indicators::compute::MONTHLY {
+            let t = Instant::now();
+            cep_indicators::compute::compute_one(
+                &prepared.frames,
+                &prepared.reference,
+                Period::Month(args.month),
+                code,
+            )?;
+            println!("    {code:<4} alone: {:.2} s", t.elapsed().as_secs_f64());
+        }
+    }
     if let Some(m) = crate::bench::peak_rss_mib() {
         println!("  peak RSS of the process: {m:.0} MiB");
     }

@@ -157,6 +157,10 @@ impl Group {
 
 pub const NATIONAL: &str = "national";
 
+/// The grouping column of the selections: the lot's (or region's) number, 0 for national.
+const GROUP: &str = "group_n";
+const NATIONAL_GROUP: i32 = 0;
+
 /// The data of one computation.
 struct Ctx<'a> {
     frames: &'a Frames,
@@ -174,7 +178,7 @@ fn within(c: &str, from: NaiveDate, to: NaiveDate) -> Expr {
 }
 
 fn uo_is(uo: WorkUnit) -> Expr {
-    col(d::UO).eq(lit(uo.column_code()))
+    col(d::UO_N).eq(lit(crate::frames::uo_number(uo)))
 }
 
 fn second_level() -> Expr {
@@ -205,8 +209,10 @@ impl Ctx<'_> {
     fn dossiers(&self, group: Group) -> LazyFrame {
         let lf = self.frames.dossiers.clone().lazy();
         let lf = match group {
-            Group::Lot => lf,
-            Group::Region => lf.with_column(col(d::REGION).alias(d::LOT)),
+            Group::Lot => lf.with_column(col(d::LOT_N).alias(GROUP)),
+            Group::Region => {
+                lf.with_columns([col(d::REGION).alias(d::LOT), col(d::REGION_N).alias(GROUP)])
+            }
         };
         lf.with_columns([lit("").alias("category"), col(d::NUMERO).alias("item")])
     }
@@ -218,16 +224,22 @@ impl Ctx<'_> {
         }
     }
 
-    /// Dossiers whose `column` names the current order of their (lot, UO) for the month.
+    /// Dossiers whose `column` names the current order of their (lot, UO) for the month: a join
+    /// on the order reference alone (the current orders are a few dozen), then the order's lot
+    /// and UO checked against the dossier's.
     fn on_current_order(&self, rows: LazyFrame, column: &str) -> LazyFrame {
         let current = self.reference.current_orders(self.month()).lazy();
         rows.join(
             current,
-            [col(d::LOT), col(d::UO)],
-            [col("order_lot"), col("order_uo")],
+            [col(column)],
+            [col("current_order")],
             JoinArgs::new(JoinType::Inner),
         )
-        .filter(col(column).eq(col("current_order")))
+        .filter(
+            col(d::LOT_N)
+                .eq(col("order_lot_n"))
+                .and(col(d::UO_N).eq(col("order_uo_n"))),
+        )
     }
 
     /// The rows behind `part` of `code`, or `None` when that part is not counted from rows.
@@ -452,7 +464,7 @@ impl Ctx<'_> {
                 self.period.first_day(),
                 self.period.last_day(),
             )))
-            .with_column(lit("").alias("category"));
+            .with_columns([lit("").alias("category"), col("lot_n").alias(GROUP)]);
         let rows = if part == Part::Numerator {
             rows.filter(col("positive"))
         } else {
@@ -464,30 +476,39 @@ impl Ctx<'_> {
 
 /// 2.3 and 2.4: each person's category is `column` on their latest fiche among the rows that
 /// make them count (point 5), per region and nationally. Two fiches of one `horodatage`: the
-/// greater dossier number is the latest.
+/// greater dossier number is the latest. One row per (group, person), its item the dossier
+/// whose fiche gave the category.
 fn by_latest(rows: LazyFrame, column: &str) -> Rows {
-    let latest = |keys: Vec<Expr>| {
-        let mut group = keys.clone();
+    let latest = |keys: Vec<Expr>, national: bool| {
+        let mut group = keys;
         group.push(col(d::PERSON));
-        let categories = rows
+        // The greatest recency of each group; recencies are unique, so joining on it alone
+        // keeps exactly the row of each group's latest fiche.
+        let newest = rows
             .clone()
-            .sort([d::HORODATAGE, d::NUMERO], SortMultipleOptions::default())
-            .group_by(group.clone())
-            .agg([col(column).last().alias("person_category")]);
-        rows.clone()
+            .group_by(group)
+            .agg([col(d::RECENCY).max().alias("newest")])
+            .select([col("newest")]);
+        let lf = rows
+            .clone()
             .join(
-                categories,
-                group.clone(),
-                group,
+                newest,
+                [col(d::RECENCY)],
+                [col("newest")],
                 JoinArgs::new(JoinType::Inner),
             )
-            .with_column(col("person_category").alias("category"))
-            .filter(col("category").is_not_null())
+            .with_column(col(column).alias("category"))
+            .filter(col("category").is_not_null());
+        if national {
+            lf.with_column(lit(NATIONAL_GROUP).alias(GROUP))
+        } else {
+            lf
+        }
     };
     Rows {
-        rows: latest(vec![col(d::LOT)]),
-        measure: Measure::Persons,
-        national: Some(latest(vec![])),
+        rows: latest(vec![col(GROUP)], false),
+        measure: Measure::Rows,
+        national: Some(latest(vec![], true)),
     }
 }
 
@@ -504,14 +525,14 @@ fn counted(rows: Rows) -> LazyFrame {
             ],
         }
     };
-    let mut columns = vec![col(d::LOT), col("category"), col("n")];
+    let mut columns = vec![col(GROUP), col("category"), col("n")];
     if rows.measure == Measure::Days {
         columns.push(col("median"));
     }
     let per_group = rows
         .rows
         .clone()
-        .group_by([col(d::LOT), col("category")])
+        .group_by([col(GROUP), col("category")])
         .agg(aggs())
         .select(columns.clone());
     let national = rows
@@ -519,7 +540,7 @@ fn counted(rows: Rows) -> LazyFrame {
         .unwrap_or(rows.rows)
         .group_by([col("category")])
         .agg(aggs())
-        .with_column(lit(NATIONAL).alias(d::LOT))
+        .with_column(lit(NATIONAL_GROUP).alias(GROUP))
         .select(columns);
     concat([per_group, national], UnionArgs::default()).expect("same schemas")
 }
@@ -527,18 +548,26 @@ fn counted(rows: Rows) -> LazyFrame {
 /// Every (group, category) of an indicator, so that a group with nothing counted has a row.
 fn grid(group: Group, categories: &[&str]) -> PolarsResult<LazyFrame> {
     let mut lots = Vec::new();
+    let mut numbers = Vec::new();
     let mut cats = Vec::new();
     for g in group.names() {
         for c in categories {
+            numbers.push(group_number(&g));
             lots.push(g.clone());
             cats.push((*c).to_owned());
         }
     }
     Ok(DataFrame::new_infer_height(vec![
         Column::new(d::LOT.into(), lots),
+        Column::new(GROUP.into(), numbers),
         Column::new("category".into(), cats),
     ])?
     .lazy())
+}
+
+/// The integer of a group (`08` → 8, `national` → 0).
+fn group_number(lot: &str) -> i32 {
+    lot.parse().unwrap_or(NATIONAL_GROUP)
 }
 
 fn categories_of(code: &str) -> Vec<&'static str> {
@@ -553,7 +582,7 @@ fn categories_of(code: &str) -> Vec<&'static str> {
 
 /// Left-joins `counts` (`lot`, `category`, `n` …) on the grid, zero where nothing was counted.
 fn on_grid(grid: LazyFrame, counts: LazyFrame, name: &str) -> LazyFrame {
-    let keys = [col(d::LOT), col("category")];
+    let keys = [col(GROUP), col("category")];
     grid.join(counts, keys.clone(), keys, JoinArgs::new(JoinType::Left))
         .with_column(col("n").fill_null(lit(0i64)).alias(name))
         .drop(cols(["n"]))
@@ -777,7 +806,7 @@ fn delay_stats(rows: Rows) -> LazyFrame {
         ]
     };
     let columns = [
-        col(d::LOT),
+        col(GROUP),
         col("category"),
         col("n"),
         col("median"),
@@ -786,14 +815,14 @@ fn delay_stats(rows: Rows) -> LazyFrame {
     let per_group = rows
         .rows
         .clone()
-        .group_by([col(d::LOT), col("category")])
+        .group_by([col(GROUP), col("category")])
         .agg(aggs())
         .select(columns.clone());
     let national = rows
         .rows
         .group_by([col("category")])
         .agg(aggs())
-        .with_column(lit(NATIONAL).alias(d::LOT))
+        .with_column(lit(NATIONAL_GROUP).alias(GROUP))
         .select(columns);
     concat([per_group, national], UnionArgs::default()).expect("same schemas")
 }
@@ -817,6 +846,21 @@ pub fn compute(
         .map(|c| ctx.indicator(c))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(concat(parts, UnionArgs::default())?.collect()?)
+}
+
+/// One indicator of `period` alone, collected (the benchmark times them one by one).
+pub fn compute_one(
+    frames: &Frames,
+    reference: &Reference,
+    period: Period,
+    code: &str,
+) -> Result<DataFrame, IndicatorError> {
+    let ctx = Ctx {
+        frames,
+        reference,
+        period,
+    };
+    Ok(ctx.indicator(code)?.collect()?)
 }
 
 /// The items behind `part` of `code` for `lot` (a lot, a region for 2.x and 3, or
@@ -850,7 +894,7 @@ pub fn drill_down(
     let lf = if lot == NATIONAL {
         rows.national.unwrap_or(rows.rows)
     } else {
-        rows.rows.filter(col(d::LOT).eq(lit(lot)))
+        rows.rows.filter(col(GROUP).eq(lit(group_number(lot))))
     };
     let df = lf
         .filter(col("category").eq(lit(category)))

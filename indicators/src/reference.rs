@@ -53,7 +53,7 @@ impl Reference {
             .max_by(|a, b| (a.notified, &a.reference).cmp(&(b.notified, &b.reference)))
     }
 
-    /// `order_lot`, `order_uo`, `current_order`: every (lot, UO) that has a current order.
+    /// `order_lot_n`, `order_uo_n`, `current_order`: every (lot, UO) that has a current order.
     pub fn current_orders(&self, m: YearMonth) -> DataFrame {
         let mut lots = Vec::new();
         let mut uos = Vec::new();
@@ -61,15 +61,15 @@ impl Reference {
         for lot in Lot::all() {
             for uo in WorkUnit::ALL {
                 if let Some(o) = self.current_order(lot, uo, m) {
-                    lots.push(lot.to_string());
-                    uos.push(uo.column_code().to_owned());
+                    lots.push(i32::from(lot.number()));
+                    uos.push(crate::frames::uo_number(uo));
                     refs.push(o.reference.clone());
                 }
             }
         }
         frame(vec![
-            Column::new("order_lot".into(), lots),
-            Column::new("order_uo".into(), uos),
+            Column::new("order_lot_n".into(), lots),
+            Column::new("order_uo_n".into(), uos),
             Column::new("current_order".into(), refs),
         ])
     }
