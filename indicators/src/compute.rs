@@ -166,6 +166,8 @@ struct Ctx<'a> {
     frames: &'a Frames,
     reference: &'a Reference,
     period: Period,
+    /// 2.3 and 2.4's latest rows per person (regional, national), built once.
+    latest: std::cell::OnceCell<(LazyFrame, LazyFrame)>,
 }
 
 /// A date literal.
@@ -228,11 +230,14 @@ impl Ctx<'_> {
     /// on the order reference alone (the current orders are a few dozen), then the order's lot
     /// and UO checked against the dossier's.
     fn on_current_order(&self, rows: LazyFrame, column: &str) -> LazyFrame {
-        let current = self.reference.current_orders(self.month()).lazy();
+        let current = self
+            .reference
+            .current_orders(self.month(), &self.frames.order_ids)
+            .lazy();
         rows.join(
             current,
             [col(column)],
-            [col("current_order")],
+            [col("current_order_n")],
             JoinArgs::new(JoinType::Inner),
         )
         .filter(
@@ -263,7 +268,7 @@ impl Ctx<'_> {
                         .and(col(d::ELIGIBLE))
                         .and(col(d::ENGAGEMENT).lt_eq(date(end))),
                 );
-                Rows::new(self.on_current_order(engaged, d::ORDER), Measure::Rows)
+                Rows::new(self.on_current_order(engaged, d::ORDER_N), Measure::Rows)
             }
             ("2.1" | "2.2" | "2.3" | "2.4", Numerator) => {
                 let units = if code == "2.1" {
@@ -273,8 +278,8 @@ impl Ctx<'_> {
                 };
                 let engaged = dossiers().filter(units.and(within(d::ENGAGEMENT, year_start, end)));
                 match code {
-                    "2.3" => by_latest(engaged, d::CATEGORIE),
-                    "2.4" => by_latest(engaged, d::STATUT),
+                    "2.3" => self.by_latest(engaged, d::CATEGORIE),
+                    "2.4" => self.by_latest(engaged, d::STATUT),
                     _ => Rows::new(engaged, Measure::Persons),
                 }
             }
@@ -306,7 +311,7 @@ impl Ctx<'_> {
                         .and(col(d::CONSUMES).is_not_null())
                         .and(col(d::CLOSURE).lt_eq(date(end))),
                 );
-                Rows::new(self.on_current_order(closed, d::CONSUMES), Measure::Rows)
+                Rows::new(self.on_current_order(closed, d::CONSUMES_N), Measure::Rows)
             }
             ("5.1" | "5.2" | "5.3" | "5.4", Numerator) => Rows::new(
                 dossiers().filter(
@@ -474,41 +479,50 @@ impl Ctx<'_> {
     }
 }
 
-/// 2.3 and 2.4: each person's category is `column` on their latest fiche among the rows that
-/// make them count (point 5), per region and nationally. Two fiches of one `horodatage`: the
-/// greater dossier number is the latest. One row per (group, person), its item the dossier
-/// whose fiche gave the category.
-fn by_latest(rows: LazyFrame, column: &str) -> Rows {
-    let latest = |keys: Vec<Expr>, national: bool| {
-        let mut group = keys;
-        group.push(col(d::PERSON));
-        // The greatest recency of each group; recencies are unique, so joining on it alone
-        // keeps exactly the row of each group's latest fiche.
-        let newest = rows
-            .clone()
-            .group_by(group)
-            .agg([col(d::RECENCY).max().alias("newest")])
-            .select([col("newest")]);
-        let lf = rows
-            .clone()
-            .join(
-                newest,
-                [col(d::RECENCY)],
-                [col("newest")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .with_column(col(column).alias("category"))
-            .filter(col("category").is_not_null());
-        if national {
-            lf.with_column(lit(NATIONAL_GROUP).alias(GROUP))
-        } else {
-            lf
+impl Ctx<'_> {
+    /// 2.3 and 2.4: each person's category is `column` on their latest fiche among the rows
+    /// that make them count (point 5), per region and nationally. Two fiches of one
+    /// `horodatage`: the greater dossier number is the latest. One row per (group, person),
+    /// its item the dossier whose fiche gave the category. The latest rows are computed once
+    /// for both indicators (a cached subplan).
+    fn by_latest(&self, rows: LazyFrame, column: &str) -> Rows {
+        let (regional, national) = self
+            .latest
+            .get_or_init(|| {
+                let latest = |keys: Vec<Expr>, national: bool| {
+                    let mut group = keys;
+                    group.push(col(d::PERSON));
+                    // The greatest recency of each group; recencies are unique, so joining on
+                    // it alone keeps exactly the row of each group's latest fiche.
+                    let newest = rows
+                        .clone()
+                        .group_by(group)
+                        .agg([col(d::RECENCY).max().alias("newest")])
+                        .select([col("newest")]);
+                    let lf = rows.clone().join(
+                        newest,
+                        [col(d::RECENCY)],
+                        [col("newest")],
+                        JoinArgs::new(JoinType::Inner),
+                    );
+                    if national {
+                        lf.with_column(lit(NATIONAL_GROUP).alias(GROUP)).cache()
+                    } else {
+                        lf.cache()
+                    }
+                };
+                (latest(vec![col(GROUP)], false), latest(vec![], true))
+            })
+            .clone();
+        let categorised = |lf: LazyFrame| {
+            lf.with_column(col(column).alias("category"))
+                .filter(col("category").is_not_null())
+        };
+        Rows {
+            rows: categorised(regional),
+            measure: Measure::Rows,
+            national: Some(categorised(national)),
         }
-    };
-    Rows {
-        rows: latest(vec![col(GROUP)], false),
-        measure: Measure::Rows,
-        national: Some(latest(vec![], true)),
     }
 }
 
@@ -839,6 +853,7 @@ pub fn compute(
         frames,
         reference,
         period,
+        latest: Default::default(),
     };
     let parts = period
         .codes()
@@ -859,6 +874,7 @@ pub fn compute_one(
         frames,
         reference,
         period,
+        latest: Default::default(),
     };
     Ok(ctx.indicator(code)?.collect()?)
 }
@@ -881,6 +897,7 @@ pub fn drill_down(
         frames,
         reference,
         period,
+        latest: Default::default(),
     };
     let Some(rows) = ctx.selection(code, part)? else {
         return Ok(DrillDown::External(match code.as_bytes()[0] {

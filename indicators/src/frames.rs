@@ -42,12 +42,17 @@ pub mod dossier {
     pub const RDV_DELAY: &str = "rdv_delay";
     /// Closure + 3 months (6.8's window).
     pub const FOLLOW_UP_UNTIL: &str = "follow_up_until";
+    /// `order` and `consumes` as integers ([`super::Frames::order_ids`]).
+    pub const ORDER_N: &str = "order_n";
+    pub const CONSUMES_N: &str = "consumes_n";
 }
 
 /// The frames the indicators are computed from (all as of one cut-off).
 #[derive(Debug, Clone)]
 pub struct Frames {
     pub dossiers: DataFrame,
+    /// The integer of each purchase-order reference in `order_n` and `consumes_n`.
+    pub order_ids: std::collections::HashMap<String, i64>,
     pub surveys: DataFrame,
     pub mystery: DataFrame,
     pub controls: DataFrame,
@@ -96,8 +101,19 @@ pub fn delimited(values: &[String]) -> String {
     s
 }
 
-fn dossiers_frame(rows: &[DossierFacts]) -> PolarsResult<DataFrame> {
+fn dossiers_frame(
+    rows: &[DossierFacts],
+    order_ids: &mut std::collections::HashMap<String, i64>,
+) -> PolarsResult<DataFrame> {
     use dossier::*;
+    let mut order_n = |r: Option<&String>| {
+        r.map(|r| {
+            let next = order_ids.len() as i64;
+            *order_ids.entry(r.clone()).or_insert(next)
+        })
+    };
+    let orders: Vec<Option<i64>> = rows.iter().map(|d| order_n(d.order.as_ref())).collect();
+    let consumes: Vec<Option<i64>> = rows.iter().map(|d| order_n(d.consumes.as_ref())).collect();
     let lot: Vec<String> = rows.iter().map(|d| d.lot.to_string()).collect();
     let region: Vec<String> = rows.iter().map(|d| d.region.to_string()).collect();
     let types: Vec<String> = rows.iter().map(|d| delimited(&d.types_service)).collect();
@@ -159,6 +175,8 @@ fn dossiers_frame(rows: &[DossierFacts]) -> PolarsResult<DataFrame> {
         ),
         strings(ORDER, rows.iter().map(|d| d.order.as_deref())),
         strings(CONSUMES, rows.iter().map(|d| d.consumes.as_deref())),
+        Column::new(ORDER_N.into(), orders),
+        Column::new(CONSUMES_N.into(), consumes),
         Column::new(
             COMPLEMENTARY.into(),
             rows.iter().map(|d| d.complementary).collect::<Vec<bool>>(),
@@ -199,8 +217,10 @@ impl Frames {
             .iter()
             .map(|c| c.lot.to_string())
             .collect();
+        let mut order_ids = std::collections::HashMap::new();
         let frames = Frames {
-            dossiers: dossiers_frame(&inputs.dossiers)?,
+            dossiers: dossiers_frame(&inputs.dossiers, &mut order_ids)?,
+            order_ids,
             surveys: DataFrame::new_infer_height(vec![
                 strings(
                     "item",
@@ -322,6 +342,8 @@ impl Frames {
             (VOLUNTARY, &b),
             (ORDER, &s),
             (CONSUMES, &s),
+            (ORDER_N, &i),
+            (CONSUMES_N, &i),
             (COMPLEMENTARY, &b),
             (AUTO_PRESCRIPTION, &b),
             (TYPES_SERVICE, &s),

@@ -53,24 +53,33 @@ impl Reference {
             .max_by(|a, b| (a.notified, &a.reference).cmp(&(b.notified, &b.reference)))
     }
 
-    /// `order_lot_n`, `order_uo_n`, `current_order`: every (lot, UO) that has a current order.
-    pub fn current_orders(&self, m: YearMonth) -> DataFrame {
+    /// `order_lot_n`, `order_uo_n`, `current_order_n`: every (lot, UO) that has a current
+    /// order, the order as its integer in `ids` (an order no dossier names is left out: it
+    /// matches nothing).
+    pub fn current_orders(
+        &self,
+        m: YearMonth,
+        ids: &std::collections::HashMap<String, i64>,
+    ) -> DataFrame {
         let mut lots = Vec::new();
         let mut uos = Vec::new();
         let mut refs = Vec::new();
         for lot in Lot::all() {
             for uo in WorkUnit::ALL {
-                if let Some(o) = self.current_order(lot, uo, m) {
+                if let Some(id) = self
+                    .current_order(lot, uo, m)
+                    .and_then(|o| ids.get(&o.reference))
+                {
                     lots.push(i32::from(lot.number()));
                     uos.push(crate::frames::uo_number(uo));
-                    refs.push(o.reference.clone());
+                    refs.push(*id);
                 }
             }
         }
         frame(vec![
             Column::new("order_lot_n".into(), lots),
             Column::new("order_uo_n".into(), uos),
-            Column::new("current_order".into(), refs),
+            Column::new("current_order_n".into(), refs),
         ])
     }
 
