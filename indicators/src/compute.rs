@@ -103,8 +103,10 @@ pub enum DrillDown {
 enum Measure {
     Rows,
     Persons,
-    /// Sum of `days` (6.2–6.4's numerator).
+    /// Sum of `days` (6.2–6.4's numerator), with their median.
     Days,
+    /// Rows, with the median and mean of `days` (8.4's denominator).
+    Delays,
 }
 
 /// The rows behind one part of an indicator.
@@ -537,11 +539,19 @@ fn counted(rows: Rows) -> LazyFrame {
                 col("days").sum().cast(DataType::Int64).alias("n"),
                 col("days").cast(DataType::Float64).median().alias("median"),
             ],
+            Measure::Delays => vec![
+                len().cast(DataType::Int64).alias("n"),
+                col("days").cast(DataType::Float64).median().alias("median"),
+                col("days").cast(DataType::Float64).mean().alias("mean"),
+            ],
         }
     };
     let mut columns = vec![col(GROUP), col("category"), col("n")];
-    if rows.measure == Measure::Days {
+    if matches!(rows.measure, Measure::Days | Measure::Delays) {
         columns.push(col("median"));
+    }
+    if rows.measure == Measure::Delays {
+        columns.push(col("mean"));
     }
     let per_group = rows
         .rows
@@ -776,11 +786,14 @@ impl Ctx<'_> {
                     .selection(code, Part::Denominator)?
                     .ok_or_else(|| IndicatorError::Unknown(code.to_owned()))?;
                 let delays = code == "8.4";
-                let den_counts = if delays {
-                    delay_stats(den_rows)
+                let den_counts = counted(if delays {
+                    Rows {
+                        measure: Measure::Delays,
+                        ..den_rows
+                    }
                 } else {
-                    counted(den_rows)
-                };
+                    den_rows
+                });
                 let mut den = on_grid(grid()?, den_counts, "den_n")
                     .with_column(col("den_n").cast(DataType::Float64).alias("denominator"));
                 let keys = [col(d::LOT), col("category")];
@@ -808,37 +821,6 @@ impl Ctx<'_> {
         };
         Ok(lf)
     }
-}
-
-/// 8.4's denominator with the mean and median working-day delay of its dossiers.
-fn delay_stats(rows: Rows) -> LazyFrame {
-    let aggs = || {
-        vec![
-            len().cast(DataType::Int64).alias("n"),
-            col("days").cast(DataType::Float64).median().alias("median"),
-            col("days").cast(DataType::Float64).mean().alias("mean"),
-        ]
-    };
-    let columns = [
-        col(GROUP),
-        col("category"),
-        col("n"),
-        col("median"),
-        col("mean"),
-    ];
-    let per_group = rows
-        .rows
-        .clone()
-        .group_by([col(GROUP), col("category")])
-        .agg(aggs())
-        .select(columns.clone());
-    let national = rows
-        .rows
-        .group_by([col("category")])
-        .agg(aggs())
-        .with_column(lit(NATIONAL_GROUP).alias(GROUP))
-        .select(columns);
-    concat([per_group, national], UnionArgs::default()).expect("same schemas")
 }
 
 /// Every indicator of `period`, per lot (or region) and national, collected once: columns
