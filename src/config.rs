@@ -341,6 +341,7 @@ impl Settings {
             auth,
             max_failed_logins: a.max_failed_logins,
             lockout_minutes: a.lockout_minutes,
+            run_cache: Default::default(),
         })
     }
 }

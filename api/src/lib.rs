@@ -30,6 +30,44 @@ pub struct AppState {
     /// Failed logins before an account is locked, and for how long.
     pub max_failed_logins: i32,
     pub lockout_minutes: i64,
+    /// Values of stored indicator runs, which never change once stored (point 17).
+    pub run_cache: RunCache,
+}
+
+/// Stored runs' values kept in memory (at most [`RunCache::CAPACITY`] runs).
+#[derive(Debug, Default)]
+pub struct RunCache(
+    std::sync::Mutex<
+        std::collections::HashMap<
+            i64,
+            std::sync::Arc<Vec<cep_store::models::indicators::IndicatorValueRow>>,
+        >,
+    >,
+);
+
+impl RunCache {
+    pub const CAPACITY: usize = 64;
+
+    /// The run's values, read from the store the first time.
+    pub fn values(
+        &self,
+        conn: &mut cep_store::DbConnection,
+        run: &cep_store::models::indicators::IndicatorRun,
+    ) -> Result<
+        std::sync::Arc<Vec<cep_store::models::indicators::IndicatorValueRow>>,
+        cep_store::StoreError,
+    > {
+        if let Some(v) = self.0.lock().expect("cache lock").get(&run.id) {
+            return Ok(v.clone());
+        }
+        let values = std::sync::Arc::new(run.values(conn)?);
+        let mut map = self.0.lock().expect("cache lock");
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(run.id, values.clone());
+        Ok(values)
+    }
 }
 
 /// One route and the roles that may call it (empty: public).

@@ -177,10 +177,30 @@ async fn me(caller: Caller) -> Result<HttpResponse, ApiError> {
 /// Pagination: `limit` (1–1000, default 100) and `offset`, over a stable order.
 #[derive(Debug, Deserialize)]
 struct Page {
+    #[serde(default, deserialize_with = "number")]
     limit: Option<usize>,
+    #[serde(default, deserialize_with = "number")]
     offset: Option<usize>,
     /// `json` (default) or `csv`.
     format: Option<String>,
+}
+
+/// A number given as a query string value. Needed because a flattened struct (`Page` inside
+/// the other queries) receives every value as a string.
+fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        N(usize),
+        S(String),
+    }
+    match Option::<N>::deserialize(d)? {
+        None => Ok(None),
+        Some(N::N(n)) => Ok(Some(n)),
+        Some(N::S(s)) => s.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("expected a non-negative integer, got {s:?}"))
+        }),
+    }
 }
 
 impl Page {
@@ -307,6 +327,7 @@ async fn indicators(
     allow(&caller, "GET", "/api/v1/indicators")?;
     let q = q.into_inner();
     let lot = lot_scope(&caller, q.lot.as_deref())?;
+    let cache = state.clone();
     let (run, values) = db(&state, move |c| {
         let runs = IndicatorRun::all(c)?;
         let run = match (q.run, &q.period) {
@@ -315,12 +336,12 @@ async fn indicators(
             (None, None) => runs.into_iter().next(),
         }
         .ok_or_else(|| ApiError::NotFound("no such indicator run".into()))?;
-        let values = run.values(c)?;
+        let values = cache.run_cache.values(c, &run)?;
         Ok((run, values))
     })
     .await?;
     let values: Vec<Value> = values
-        .into_iter()
+        .iter()
         .filter(|v| q.code.as_deref().is_none_or(|c| v.code == c))
         .filter(|v| lot.as_deref().is_none_or(|l| v.lot == l))
         .map(|v| {

@@ -41,6 +41,7 @@ fn start(db: &TestDb, max_body: usize) -> Server {
         auth: Auth::new("cep", "cep-api", SECRET, 900).unwrap(),
         max_failed_logins: 5,
         lockout_minutes: 15,
+        run_cache: Default::default(),
     };
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -644,5 +645,95 @@ fn the_openapi_document_is_served_and_matches_its_snapshot() {
     assert_eq!(
         text, expected,
         "the API changed: review and run with UPDATE_SNAPSHOTS=1"
+    );
+}
+
+#[test]
+fn stored_indicator_runs_are_served_filtered_paged_and_scoped_to_the_operators_lot() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let row = |code: &str, lot: &str, n: i64| cep_store::models::indicators::IndicatorValueRow {
+        run_id: 0,
+        code: code.into(),
+        lot: lot.into(),
+        category: String::new(),
+        numerator: n,
+        denominator: Some(10.0),
+        value: Some(n as f64 / 10.0),
+        median: None,
+        mean: None,
+        wilson_lower: None,
+    };
+    let values = vec![
+        row("1.2", "08", 3),
+        row("1.2", "09", 4),
+        row("1.2", "national", 7),
+        row("6.1", "08", 1),
+    ];
+    let run = cep_store::models::indicators::IndicatorRun::store(
+        &mut db.conn(),
+        "2025-10",
+        "2025-11-05T00:00:00".parse().unwrap(),
+        cep_store::models::now_utc(),
+        "test",
+        "{}",
+        &values,
+    )
+    .unwrap();
+    let s = start(&db, 1 << 20);
+    let ana = s.token("ana");
+    let get = |path: &str, token: &str| -> Value {
+        s.call("GET", path, Some(token), None).json().unwrap()
+    };
+    let all = get("/api/v1/indicators?period=2025-10", &ana);
+    assert_eq!(all["run"]["id"], run.id);
+    assert_eq!(all["total"], 4);
+    let page = get(
+        "/api/v1/indicators?period=2025-10&code=1.2&limit=2&offset=1",
+        &ana,
+    );
+    assert_eq!(page["total"], 3);
+    let lots: Vec<&str> = page["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["lot"].as_str().unwrap())
+        .collect();
+    assert_eq!(lots, vec!["09", "national"]);
+    // An operator sees its own lot only, whatever it asks for without a lot.
+    let op = s.token("op08");
+    let own = get("/api/v1/indicators?period=2025-10", &op);
+    assert_eq!(own["total"], 2);
+    assert!(
+        own["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["lot"] == "08")
+    );
+    let r = s.call(
+        "GET",
+        "/api/v1/indicators?period=2025-10&limit=ten",
+        Some(&ana),
+        None,
+    );
+    assert_eq!(r.status(), 400);
+    let csv = s
+        .call(
+            "GET",
+            "/api/v1/indicators?period=2025-10&code=6.1&format=csv",
+            Some(&ana),
+            None,
+        )
+        .text()
+        .unwrap();
+    assert_eq!(
+        csv,
+        "\u{feff}code;lot;category;numerator;denominator;value;median;mean;wilson_lower\n6.1;08;;1;10.0;0.1;;;\n"
+    );
+    assert_eq!(
+        s.call("GET", "/api/v1/indicators?period=2030-01", Some(&ana), None)
+            .status(),
+        404
     );
 }
