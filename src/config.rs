@@ -42,6 +42,11 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     pub max_failed_logins: i32,
     pub lockout_minutes: i64,
+    /// An external OpenID Connect provider (empty: local issuer only). Its RS256 tokens must
+    /// carry `role` (and `lot` for operators) claims.
+    pub oidc_jwks_url: String,
+    pub oidc_issuer: String,
+    pub oidc_audience: String,
 }
 
 impl Default for ApiSettings {
@@ -55,6 +60,9 @@ impl Default for ApiSettings {
             max_body_bytes: 32 << 20,
             max_failed_logins: 5,
             lockout_minutes: 15,
+            oidc_jwks_url: String::new(),
+            oidc_issuer: String::new(),
+            oidc_audience: "cep-api".into(),
         }
     }
 }
@@ -306,7 +314,7 @@ impl Settings {
             tiers.join(", "),
             b.bonus.base_work_units
         ) + &format!(
-            "\n[api]\nbind = {:?}\nissuer = {:?}\naudience = {:?}\njwt_secret = {:?}\ntoken_ttl_seconds = {}\nmax_body_bytes = {}\nmax_failed_logins = {}\nlockout_minutes = {}\n",
+            "\n[api]\nbind = {:?}\nissuer = {:?}\naudience = {:?}\njwt_secret = {:?}\ntoken_ttl_seconds = {}\nmax_body_bytes = {}\nmax_failed_logins = {}\nlockout_minutes = {}\noidc_jwks_url = {:?}\noidc_issuer = {:?}\noidc_audience = {:?}\n",
             self.api.bind,
             self.api.issuer,
             self.api.audience,
@@ -319,6 +327,9 @@ impl Settings {
             self.api.max_body_bytes,
             self.api.max_failed_logins,
             self.api.lockout_minutes,
+            self.api.oidc_jwks_url,
+            self.api.oidc_issuer,
+            self.api.oidc_audience,
         )
     }
 
@@ -328,13 +339,24 @@ impl Settings {
         if a.jwt_secret.is_empty() {
             bail!("set the JWT secret: [api] jwt_secret or CEP_API_JWT_SECRET (32 bytes at least)");
         }
-        let auth = cep_api::Auth::new(
+        let mut auth = cep_api::Auth::new(
             &a.issuer,
             &a.audience,
             a.jwt_secret.as_bytes(),
             a.token_ttl_seconds,
         )
         .map_err(|e| anyhow::anyhow!("[api] jwt_secret: {e}"))?;
+        if !a.oidc_jwks_url.is_empty() {
+            if a.oidc_issuer.is_empty() {
+                bail!("[api] oidc_jwks_url is set: set oidc_issuer too");
+            }
+            auth = auth.with_oidc(cep_api::auth::Oidc::new(
+                &a.oidc_issuer,
+                &a.oidc_audience,
+                &a.oidc_jwks_url,
+                60,
+            ));
+        }
         Ok(cep_api::AppState {
             ingestor: cep_ingest::Ingestor::new(store.clone(), &self.data_dir),
             store,

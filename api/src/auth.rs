@@ -57,7 +57,7 @@ pub struct Claims {
     pub jti: String,
 }
 
-/// Token settings of the local issuer.
+/// Token settings of the local issuer, and optionally an external OpenID Connect provider.
 #[derive(Clone)]
 pub struct Auth {
     pub issuer: String,
@@ -65,6 +65,93 @@ pub struct Auth {
     pub ttl_seconds: u64,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    oidc: Option<std::sync::Arc<Oidc>>,
+}
+
+/// An external OpenID Connect provider: its issuer and audience, and its signing keys fetched
+/// from its JWKS URL, cached, and fetched again when a token names an unknown key (rotation),
+/// at most once every `refetch_seconds`.
+#[derive(Debug)]
+pub struct Oidc {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
+    pub refetch_seconds: u64,
+    keys: std::sync::Mutex<(jsonwebtoken::jwk::JwkSet, Option<std::time::Instant>)>,
+}
+
+impl Oidc {
+    pub fn new(issuer: &str, audience: &str, jwks_url: &str, refetch_seconds: u64) -> Oidc {
+        Oidc {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            jwks_url: jwks_url.to_owned(),
+            refetch_seconds,
+            keys: std::sync::Mutex::new((jsonwebtoken::jwk::JwkSet { keys: vec![] }, None)),
+        }
+    }
+
+    fn fetch(&self) -> Result<jsonwebtoken::jwk::JwkSet, ApiError> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| ApiError::Unavailable(format!("JWKS client: {e}")))?;
+        client
+            .get(&self.jwks_url)
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.json::<jsonwebtoken::jwk::JwkSet>())
+            .map_err(|e| {
+                ApiError::Unavailable(format!("fetching the identity provider's keys: {e}"))
+            })
+    }
+
+    /// The key `kid`, fetching the key set when it is unknown (blocking: call off the async
+    /// workers).
+    fn key(&self, kid: &str) -> Result<DecodingKey, ApiError> {
+        let known = |set: &jsonwebtoken::jwk::JwkSet| {
+            set.find(kid).map(|jwk| {
+                DecodingKey::from_jwk(jwk)
+                    .map_err(|e| ApiError::Unauthorized(format!("key {kid}: {e}")))
+            })
+        };
+        {
+            let guard = self.keys.lock().expect("jwks lock");
+            if let Some(k) = known(&guard.0) {
+                return k;
+            }
+            if guard
+                .1
+                .is_some_and(|t| t.elapsed().as_secs() < self.refetch_seconds)
+            {
+                return Err(ApiError::Unauthorized(format!("unknown signing key {kid}")));
+            }
+        }
+        let set = self.fetch()?;
+        let mut guard = self.keys.lock().expect("jwks lock");
+        *guard = (set, Some(std::time::Instant::now()));
+        known(&guard.0)
+            .unwrap_or_else(|| Err(ApiError::Unauthorized(format!("unknown signing key {kid}"))))
+    }
+
+    /// Checks an RS256 token of the provider: signature by the key it names, issuer,
+    /// audience, expiry.
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| ApiError::Unauthorized("the token names no signing key (kid)".into()))?;
+        let key = self.key(&kid)?;
+        let mut v = Validation::new(Algorithm::RS256);
+        v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[&self.audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &key, &v)
+            .map(|d| d.claims)
+            .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))
+    }
 }
 
 impl std::fmt::Debug for Auth {
@@ -94,7 +181,19 @@ impl Auth {
             ttl_seconds,
             encoding: EncodingKey::from_secret(secret).map_err(|e| e.to_string())?,
             decoding: DecodingKey::from_secret(secret).map_err(|e| e.to_string())?,
+            oidc: None,
         })
+    }
+
+    /// Also accepts RS256 tokens of an external OpenID Connect provider.
+    pub fn with_oidc(mut self, oidc: Oidc) -> Auth {
+        self.oidc = Some(std::sync::Arc::new(oidc));
+        self
+    }
+
+    /// Whether a token is the provider's (RS256) rather than the local issuer's (HS256).
+    fn is_external(token: &str) -> bool {
+        jsonwebtoken::decode_header(token).is_ok_and(|h| h.alg == Algorithm::RS256)
     }
 
     /// Issues an access token for a user.
@@ -194,7 +293,14 @@ impl FromRequest for Caller {
             let token = header.strip_prefix("Bearer ").ok_or_else(|| {
                 ApiError::Unauthorized("expected `Authorization: Bearer …`".into())
             })?;
-            let claims = state.auth.verify(token.trim())?;
+            let token = token.trim().to_owned();
+            let (claims, external) = match (&state.auth.oidc, Auth::is_external(&token)) {
+                (Some(oidc), true) => {
+                    let oidc = oidc.clone();
+                    (web::block(move || oidc.verify(&token)).await??, true)
+                }
+                _ => (state.auth.verify(&token)?, false),
+            };
             let store = state.store.clone();
             let jti = claims.jti.clone();
             let sub = claims.sub.clone();
@@ -209,8 +315,13 @@ impl FromRequest for Caller {
             if revoked {
                 return Err(ApiError::Unauthorized("this token was revoked".into()));
             }
-            // A disabled (or deleted) user's tokens stop working at once.
-            if user.is_none_or(|u| u.disabled) {
+            // A disabled (or deleted) local user's tokens stop working at once. The provider
+            // manages its own users; a disabled local account of the same name blocks them.
+            let blocked = match user {
+                Some(u) => u.disabled,
+                None => !external,
+            };
+            if blocked {
                 return Err(ApiError::Unauthorized("this account is disabled".into()));
             }
             if claims.role == Role::Operator && claims.lot.is_none() {

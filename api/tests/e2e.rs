@@ -737,3 +737,161 @@ fn stored_indicator_runs_are_served_filtered_paged_and_scoped_to_the_operators_l
         404
     );
 }
+
+/// An RSA key made by `openssl`, as a PEM (to sign) and a JWK (to publish).
+fn rsa_key(dir: &std::path::Path, kid: &str) -> (Vec<u8>, Value) {
+    let pem = dir.join(format!("{kid}.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&pem)
+        .arg("2048")
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let out = std::process::Command::new("openssl")
+        .args(["rsa", "-noout", "-modulus", "-in"])
+        .arg(&pem)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let hex = text.trim().trim_start_matches("Modulus=");
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let jwk = json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": b64(&bytes), "e": "AQAB"});
+    (std::fs::read(&pem).unwrap(), jwk)
+}
+
+/// A real HTTP server on loopback serving `dir` (Python's `http.server`).
+struct StaticServer(std::process::Child, String);
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn static_server(dir: &std::path::Path) -> StaticServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    StaticServer(child, base)
+}
+
+#[test]
+fn tokens_of_an_openid_connect_provider_are_checked_against_its_rotating_key_set() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let keys = tempfile::tempdir().unwrap();
+    let (pem_a, jwk_a) = rsa_key(keys.path(), "a");
+    let (pem_b, jwk_b) = rsa_key(keys.path(), "b");
+    let site = tempfile::tempdir().unwrap();
+    let publish = |set: Vec<&Value>| {
+        std::fs::write(
+            site.path().join("jwks.json"),
+            json!({"keys": set}).to_string(),
+        )
+        .unwrap()
+    };
+    publish(vec![&jwk_a]);
+    let idp = static_server(site.path());
+
+    let dir = tempfile::tempdir().unwrap();
+    let auth =
+        Auth::new("cep", "cep-api", SECRET, 900)
+            .unwrap()
+            .with_oidc(cep_api::auth::Oidc::new(
+                "https://idp.example",
+                "cep-api",
+                &format!("{}/jwks.json", idp.1),
+                0,
+            ));
+    let state = AppState {
+        store: db.store.clone(),
+        ingestor: cep_ingest::Ingestor::new(db.store.clone(), dir.path()),
+        auth,
+        max_failed_logins: 5,
+        lockout_minutes: 15,
+        run_cache: Default::default(),
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = cep_api::server(state, listener, 1 << 20).unwrap();
+            tx.send(server.handle()).unwrap();
+            server.await.unwrap();
+        })
+    });
+    let s = Server {
+        base,
+        handle: rx.recv().unwrap(),
+        thread: Some(thread),
+        client: Client::new(),
+        _dir: dir,
+    };
+
+    let now = chrono::Utc::now().timestamp() as u64;
+    let token = |pem: &[u8], kid: &str, iss: &str| {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        h.kid = Some(kid.to_owned());
+        let claims = json!({"iss": iss, "aud": "cep-api", "sub": "ext-analyst", "role": "analyst", "iat": now, "exp": now + 600, "jti": "e1"});
+        jsonwebtoken::encode(
+            &h,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_rsa_pem(pem).unwrap(),
+        )
+        .unwrap()
+    };
+    let me = |t: &str| s.call("GET", "/api/v1/me", Some(t), None);
+    let r = me(&token(&pem_a, "a", "https://idp.example"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["username"], "ext-analyst");
+    // Not yet published, a key signed by another issuer, a key claiming another's kid.
+    assert_eq!(me(&token(&pem_b, "b", "https://idp.example")).status(), 401);
+    assert_eq!(
+        me(&token(&pem_a, "a", "https://evil.example")).status(),
+        401
+    );
+    assert_eq!(me(&token(&pem_b, "a", "https://idp.example")).status(), 401);
+    // Rotation: the provider now publishes b only.
+    publish(vec![&jwk_b]);
+    assert_eq!(me(&token(&pem_b, "b", "https://idp.example")).status(), 200);
+    assert_eq!(me(&token(&pem_a, "a", "https://idp.example")).status(), 401);
+    // Local users keep working beside the provider.
+    assert_eq!(
+        s.call("GET", "/api/v1/me", Some(&s.token("ana")), None)
+            .status(),
+        200
+    );
+}
