@@ -34,11 +34,19 @@ impl Drop for Server {
 }
 
 fn start(db: &TestDb, max_body: usize) -> Server {
+    start_with(
+        db,
+        max_body,
+        Auth::new("cep", "cep-api", SECRET, 900).unwrap(),
+    )
+}
+
+fn start_with(db: &TestDb, max_body: usize, auth: Auth) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let state = AppState {
         store: db.store.clone(),
         ingestor: cep_ingest::Ingestor::new(db.store.clone(), dir.path()),
-        auth: Auth::new("cep", "cep-api", SECRET, 900).unwrap(),
+        auth,
         max_failed_logins: 5,
         lockout_minutes: 15,
         run_cache: Default::default(),
@@ -464,34 +472,32 @@ fn injection_and_traversal_attempts_change_nothing() {
         let ana = s.token("ana");
         let med = s.token("med");
         let op = s.token("op08");
-        let r = s.call(
-            "GET",
-            "/api/v1/indicators?lot=08'%20OR%20'1'='1",
-            Some(&ana),
-            None,
-        );
-        assert_eq!(r.status(), 400);
-        let r = s.call(
-            "GET",
-            "/api/v1/indicators?code=1.1'%3B%20DROP%20TABLE%20users%3B--",
-            Some(&ana),
-            None,
-        );
-        assert!(r.status() == 404 || r.status() == 200, "{}", r.status());
-        let r = s.call(
-            "GET",
-            "/api/v1/mediation/cases/1%3BDROP%20TABLE%20users/dossiers/x",
-            Some(&med),
-            None,
-        );
-        assert_eq!(r.status(), 400);
-        let r = s.call(
-            "GET",
-            "/api/v1/mediation/cases/1/dossiers/..%2F..%2F..%2Fetc%2Fpasswd",
-            Some(&med),
-            None,
-        );
-        assert_eq!(r.status(), 403);
+        // (caller, path, expected status)
+        let attempts = [
+            (&ana, "/api/v1/indicators?lot=08'%20OR%20'1'='1", 400),
+            (
+                &ana,
+                "/api/v1/indicators?code=1.1'%3B%20DROP%20TABLE%20users%3B--",
+                404,
+            ),
+            (
+                &med,
+                "/api/v1/mediation/cases/1%3BDROP%20TABLE%20users/dossiers/x",
+                400,
+            ),
+            (
+                &med,
+                "/api/v1/mediation/cases/1/dossiers/..%2F..%2F..%2Fetc%2Fpasswd",
+                403,
+            ),
+        ];
+        for (token, path, expected) in attempts {
+            assert_eq!(
+                s.call("GET", path, Some(token), None).status(),
+                expected,
+                "{path}"
+            );
+        }
         let r = s
             .client
             .post(s.url("/api/v1/feeds/dossiers?file_name=..%2F..%2Fcep.db"))
@@ -825,7 +831,6 @@ fn tokens_of_an_openid_connect_provider_are_checked_against_its_rotating_key_set
     publish(vec![&jwk_a]);
     let idp = static_server(site.path());
 
-    let dir = tempfile::tempdir().unwrap();
     let auth =
         Auth::new("cep", "cep-api", SECRET, 900)
             .unwrap()
@@ -835,31 +840,7 @@ fn tokens_of_an_openid_connect_provider_are_checked_against_its_rotating_key_set
                 &format!("{}/jwks.json", idp.1),
                 0,
             ));
-    let state = AppState {
-        store: db.store.clone(),
-        ingestor: cep_ingest::Ingestor::new(db.store.clone(), dir.path()),
-        auth,
-        max_failed_logins: 5,
-        lockout_minutes: 15,
-        run_cache: Default::default(),
-    };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = cep_api::server(state, listener, 1 << 20).unwrap();
-            tx.send(server.handle()).unwrap();
-            server.await.unwrap();
-        })
-    });
-    let s = Server {
-        base,
-        handle: rx.recv().unwrap(),
-        thread: Some(thread),
-        client: Client::new(),
-        _dir: dir,
-    };
+    let s = start_with(&db, 1 << 20, auth);
 
     let now = chrono::Utc::now().timestamp() as u64;
     let token = |pem: &[u8], kid: &str, iss: &str| {
