@@ -89,9 +89,7 @@ pub fn user(store: &Store, cmd: &UserCommand) -> Result<()> {
         }
         UserCommand::Reset { username } => {
             let password = read_password()?;
-            if password.chars().count() < 12 {
-                bail!("password: at least 12 characters");
-            }
+            cep_api::check_password(&password).map_err(|e| anyhow::anyhow!(e))?;
             let hash = cep_api::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
             if !User::reset(&mut conn, username, &hash)? {
                 bail!("no user {username}");

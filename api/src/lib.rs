@@ -15,7 +15,7 @@ mod routes;
 
 pub use auth::{Auth, Caller, Role};
 pub use problem::ApiError;
-pub use routes::check_user;
+pub use routes::{check_password, check_user};
 
 use actix_web::{App, HttpServer, web};
 use cep_ingest::Ingestor;

@@ -845,6 +845,14 @@ fn web_hash(password: &str) -> Result<String, ApiError> {
     hash_password(password).map_err(ApiError::Internal)
 }
 
+/// The password rule (shared with `cep user add` and `cep user reset`).
+pub fn check_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < 12 {
+        return Err("password: at least 12 characters".into());
+    }
+    Ok(())
+}
+
 /// The rules a new user must satisfy (shared with `cep user add`).
 pub fn check_user(
     username: &str,
@@ -860,9 +868,7 @@ pub fn check_user(
     {
         return Err("username: 1 to 64 characters among letters, digits and . _ - @".into());
     }
-    if password.chars().count() < 12 {
-        return Err("password: at least 12 characters".into());
-    }
+    check_password(password)?;
     match (role, lot) {
         (Role::Operator, Some(l)) if cep_domain::Lot::parse(l).is_ok() => Ok(()),
         (Role::Operator, _) => Err("an operator needs its lot (01…19)".into()),

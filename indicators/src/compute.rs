@@ -310,7 +310,7 @@ impl Ctx<'_> {
                 let uo = unit_of_quad(code);
                 let closed = dossiers().filter(
                     uo_is(uo)
-                        .and(col(d::CONSUMES).is_not_null())
+                        .and(col(d::CONSUMES_N).is_not_null())
                         .and(col(d::CLOSURE).lt_eq(date(end))),
                 );
                 Rows::new(self.on_current_order(closed, d::CONSUMES_N), Measure::Rows)
@@ -318,7 +318,7 @@ impl Ctx<'_> {
             ("5.1" | "5.2" | "5.3" | "5.4", Numerator) => Rows::new(
                 dossiers().filter(
                     uo_is(unit_of_quad(code))
-                        .and(col(d::CONSUMES).is_not_null())
+                        .and(col(d::CONSUMES_N).is_not_null())
                         .and(col(d::CLOSURE).lt_eq(date(end))),
                 ),
                 Measure::Rows,
@@ -397,7 +397,7 @@ impl Ctx<'_> {
             ("7.1" | "7.2" | "7.3" | "7.4", Numerator) => Rows::new(
                 dossiers().filter(
                     uo_is(unit_of_quad(code))
-                        .and(col(d::CONSUMES).is_not_null())
+                        .and(col(d::CONSUMES_N).is_not_null())
                         .and(closed_in(first, end)),
                 ),
                 Measure::Rows,

@@ -32,8 +32,6 @@ pub mod dossier {
     pub const DEADLINE: &str = "deadline";
     pub const CLOSURE: &str = "closure";
     pub const VOLUNTARY: &str = "voluntary";
-    pub const ORDER: &str = "order";
-    pub const CONSUMES: &str = "consumes";
     pub const COMPLEMENTARY: &str = "complementary";
     pub const AUTO_PRESCRIPTION: &str = "auto_prescription";
     pub const TYPES_SERVICE: &str = "types_service";
@@ -42,7 +40,8 @@ pub mod dossier {
     pub const RDV_DELAY: &str = "rdv_delay";
     /// Closure + 3 months (6.8's window).
     pub const FOLLOW_UP_UNTIL: &str = "follow_up_until";
-    /// `order` and `consumes` as integers ([`super::Frames::order_ids`]).
+    /// The order named by `reference_bc`, and the order a billable closure consumes, as
+    /// integers ([`super::Frames::order_ids`]; null when none).
     pub const ORDER_N: &str = "order_n";
     pub const CONSUMES_N: &str = "consumes_n";
 }
@@ -69,7 +68,7 @@ pub fn uo_number(uo: cep_domain::WorkUnit) -> i32 {
     }
 }
 
-fn lot_numbers<'a>(lots: impl Iterator<Item = &'a Option<cep_domain::Lot>>) -> Column {
+fn lot_numbers(lots: impl Iterator<Item = Option<cep_domain::Lot>>) -> Column {
     Column::new(
         "lot_n".into(),
         lots.map(|l| l.map(|l| i32::from(l.number())))
@@ -173,8 +172,6 @@ fn dossiers_frame(
             VOLUNTARY.into(),
             rows.iter().map(|d| d.voluntary).collect::<Vec<bool>>(),
         ),
-        strings(ORDER, rows.iter().map(|d| d.order.as_deref())),
-        strings(CONSUMES, rows.iter().map(|d| d.consumes.as_deref())),
         Column::new(ORDER_N.into(), orders),
         Column::new(CONSUMES_N.into(), consumes),
         Column::new(
@@ -227,7 +224,7 @@ impl Frames {
                     inputs.surveys.iter().map(|s| Some(s.numero.as_str())),
                 ),
                 strings("lot", survey_lots.iter().map(|s| s.as_deref())),
-                lot_numbers(inputs.surveys.iter().map(|s| &s.lot)),
+                lot_numbers(inputs.surveys.iter().map(|s| s.lot)),
                 dates("date", inputs.surveys.iter().map(|s| Some(s.date)))?,
                 Column::new(
                     "positive".into(),
@@ -250,14 +247,7 @@ impl Frames {
                         .map(|s| Some(s.as_str())),
                 ),
                 strings("lot", mystery_lots.iter().map(|s| Some(s.as_str()))),
-                lot_numbers(
-                    inputs
-                        .mystery
-                        .iter()
-                        .map(|m| Some(m.lot))
-                        .collect::<Vec<_>>()
-                        .iter(),
-                ),
+                lot_numbers(inputs.mystery.iter().map(|m| Some(m.lot))),
                 dates("date", inputs.mystery.iter().map(|m| Some(m.date)))?,
                 Column::new(
                     "positive".into(),
@@ -274,7 +264,7 @@ impl Frames {
                     inputs.controls.iter().map(|c| Some(c.numero.as_str())),
                 ),
                 strings("lot", control_lots.iter().map(|s| s.as_deref())),
-                lot_numbers(inputs.controls.iter().map(|s| &s.lot)),
+                lot_numbers(inputs.controls.iter().map(|s| s.lot)),
                 dates("date", inputs.controls.iter().map(|c| Some(c.date)))?,
                 Column::new(
                     "positive".into(),
@@ -291,14 +281,7 @@ impl Frames {
                     inputs.complaints.iter().map(|c| Some(c.reference.as_str())),
                 ),
                 strings("lot", complaint_lots.iter().map(|s| Some(s.as_str()))),
-                lot_numbers(
-                    inputs
-                        .complaints
-                        .iter()
-                        .map(|c| Some(c.lot))
-                        .collect::<Vec<_>>()
-                        .iter(),
-                ),
+                lot_numbers(inputs.complaints.iter().map(|c| Some(c.lot))),
                 dates("date", inputs.complaints.iter().map(|c| Some(c.received)))?,
                 Column::new(
                     "positive".into(),
@@ -340,8 +323,6 @@ impl Frames {
             (DEADLINE, &d),
             (CLOSURE, &d),
             (VOLUNTARY, &b),
-            (ORDER, &s),
-            (CONSUMES, &s),
             (ORDER_N, &i),
             (CONSUMES_N, &i),
             (COMPLEMENTARY, &b),

@@ -53,12 +53,6 @@ pub struct DossierFacts {
     pub rdv_delay: Option<i64>,
 }
 
-impl DossierFacts {
-    pub fn billable(&self) -> bool {
-        self.consumes.is_some()
-    }
-}
-
 /// A purchase order as currently recorded (point 17).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderFacts {

@@ -64,9 +64,9 @@ pub fn load(
             })
         })
         .collect();
-    let surveys = SurveyAnswer::all_current_with_lot(conn)?
+    let surveys = SurveyAnswer::all_current(conn)?
         .into_iter()
-        .map(|(_, a)| SurveyFacts {
+        .map(|a| SurveyFacts {
             lot: lot_of.get(a.numero_dossier.as_str()).copied(),
             numero: a.numero_dossier,
             date: a.date_reponse,

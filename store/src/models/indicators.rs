@@ -4,14 +4,14 @@
 
 use crate::schema::{
     complaints, deliverable_controls, indicator_runs, indicator_values, means, mediation_cases,
-    mystery_contacts, reference_populations,
+    mystery_contacts, reference_populations, survey_answers,
 };
 use crate::{DbConnection, Result, StoreError, insert_returning_id};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-use super::buyer::{DeliverableControl, MysteryContact, ReferencePopulation};
+use super::buyer::{DeliverableControl, MysteryContact, ReferencePopulation, SurveyAnswer};
 
 macro_rules! all_current {
     ($row:ident, $table:ident, $what:literal) => {
@@ -31,6 +31,7 @@ macro_rules! all_current {
 }
 
 all_current!(MysteryContact, mystery_contacts, "mystery contacts");
+all_current!(SurveyAnswer, survey_answers, "survey answers");
 all_current!(
     DeliverableControl,
     deliverable_controls,
