@@ -110,21 +110,7 @@ pub fn bill(
     }
     let mut bonus_ht_cents = None;
     if let Some(h) = half {
-        let answers: Vec<(String, chrono::NaiveDate, bool)> =
-            cep_store::models::buyer::SurveyAnswer::all_current_with_lot(&mut conn)?
-                .into_iter()
-                .filter_map(|(lot, a)| Some((lot?, a.date_reponse, a.qualite && a.utilite)))
-                .collect();
-        let price: std::collections::HashMap<&str, i64> = orders
-            .iter()
-            .map(|o| (o.reference.as_str(), o.prix_unitaire_ht_cents))
-            .collect();
-        let bonuses = cep_billing::bonus::bonuses(scheme, h, &answers, &units, |u| {
-            u.verdict
-                .consumes
-                .and_then(|o| price.get(o.to_string().as_str()).copied())
-                .unwrap_or(0)
-        });
+        let bonuses = cep_billing::bonus::of_half(&mut conn, scheme, h, &units, &orders)?;
         let path = out.join("bonus.csv");
         cep_billing::export::write_bonuses(&path, &bonuses)
             .with_context(|| format!("writing {}", path.display()))?;

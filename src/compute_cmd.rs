@@ -174,3 +174,60 @@ pub fn print_national(values: &[IndicatorValue]) {
         );
     }
 }
+
+/// The drill-down engine `cep serve` gives the API: a stored run's data loaded again as of its
+/// cut-off (the latest run drilled into is kept in memory, so that paging through one list or
+/// drilling into several values of one run loads the store once).
+#[derive(Debug, Default)]
+pub struct Drill(std::sync::Mutex<Option<(i64, PreparedRun)>>);
+
+/// A run's period and its data, loaded again.
+type PreparedRun = std::sync::Arc<(Period, Prepared)>;
+
+impl Drill {
+    fn prepared(&self, store: &Store, run: &IndicatorRun) -> Result<PreparedRun> {
+        if let Some((id, p)) = self.0.lock().expect("drill lock").as_ref()
+            && *id == run.id
+        {
+            return Ok(p.clone());
+        }
+        let mut conn = store.conn()?;
+        let p = std::sync::Arc::new(cep_indicators::run::prepare_run(&mut conn, run)?);
+        *self.0.lock().expect("drill lock") = Some((run.id, p.clone()));
+        Ok(p)
+    }
+}
+
+impl cep_api::DrillDowns for Drill {
+    fn drill(
+        &self,
+        store: &Store,
+        run: &IndicatorRun,
+        code: &str,
+        group: &str,
+        category: &str,
+        denominator: bool,
+    ) -> std::result::Result<cep_api::Drilled, String> {
+        let p = self.prepared(store, run).map_err(|e| {
+            tracing::error!(error = %e, run = run.id, "preparing a drill-down");
+            format!("run {} could not be loaded again", run.id)
+        })?;
+        let (period, prepared) = (&p.0, &p.1);
+        let part = if denominator {
+            Part::Denominator
+        } else {
+            Part::Numerator
+        };
+        match prepared.drill_down(*period, code, group, category, part) {
+            Ok(DrillDown::Items(items)) => Ok(cep_api::Drilled::Items(items)),
+            Ok(DrillDown::External(what)) => Ok(cep_api::Drilled::External(what.to_owned())),
+            Err(e @ cep_indicators::IndicatorError::Unknown(_)) => Err(e.to_string()),
+            Err(e) => {
+                tracing::error!(error = %e, run = run.id, code, group, "drill-down");
+                Err(format!(
+                    "the drill-down of {code} failed; see the server log"
+                ))
+            }
+        }
+    }
+}

@@ -18,7 +18,7 @@ use cep_store::DatabaseUrl;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Where the embedded database, the inbox, the archive and the outputs live.
@@ -31,7 +31,7 @@ pub struct Settings {
 
 /// `[api]`: `cep serve` (issue 8). The JWT secret has no default: `CEP_API_JWT_SECRET` or
 /// `jwt_secret` (32 bytes at least).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiSettings {
     pub bind: String,
@@ -47,6 +47,12 @@ pub struct ApiSettings {
     pub oidc_jwks_url: String,
     pub oidc_issuer: String,
     pub oidc_audience: String,
+    /// Requests per second per client address (0: no limit) and the burst allowed at once.
+    pub rate_limit_per_second: f64,
+    pub rate_limit_burst: f64,
+    /// Seconds a token's checks (revoked, account disabled) and the list of runs are trusted
+    /// in memory; changes made through the API apply at once, others within this delay.
+    pub cache_seconds: u64,
 }
 
 impl Default for ApiSettings {
@@ -63,6 +69,9 @@ impl Default for ApiSettings {
             oidc_jwks_url: String::new(),
             oidc_issuer: String::new(),
             oidc_audience: "cep-api".into(),
+            rate_limit_per_second: 50.0,
+            rate_limit_burst: 100.0,
+            cache_seconds: 5,
         }
     }
 }
@@ -357,14 +366,22 @@ impl Settings {
                 60,
             ));
         }
-        Ok(cep_api::AppState {
-            ingestor: cep_ingest::Ingestor::new(store.clone(), &self.data_dir),
-            store,
+        let mut state = cep_api::AppState::new(
+            store.clone(),
+            cep_ingest::Ingestor::new(store, &self.data_dir),
             auth,
-            max_failed_logins: a.max_failed_logins,
-            lockout_minutes: a.lockout_minutes,
-            run_cache: Default::default(),
-        })
+        );
+        state.max_failed_logins = a.max_failed_logins;
+        state.lockout_minutes = a.lockout_minutes;
+        state.billing_rules = self.billing.rules();
+        state.bonus_scheme = self.billing.scheme()?;
+        state.limiter = cep_api::limit::RateLimiter::new(cep_api::limit::RateLimit {
+            per_second: a.rate_limit_per_second,
+            burst: a.rate_limit_burst,
+        });
+        state.ttl = cep_api::cache::Ttl(std::time::Duration::from_secs(a.cache_seconds));
+        state.drill = Some(std::sync::Arc::new(crate::compute_cmd::Drill::default()));
+        Ok(state)
     }
 }
 

@@ -301,24 +301,36 @@ impl FromRequest for Caller {
                 }
                 _ => (state.auth.verify(&token)?, false),
             };
-            let store = state.store.clone();
-            let jti = claims.jti.clone();
-            let sub = claims.sub.clone();
-            let (revoked, user) = web::block(move || -> Result<_, cep_store::StoreError> {
-                let mut c = store.conn()?;
-                Ok((
-                    cep_store::models::access::is_revoked(&mut c, &jti)?,
-                    cep_store::models::access::User::by_name(&mut c, &sub)?,
-                ))
-            })
-            .await??;
-            if revoked {
+            // Revocation and the account's state, from memory when checked less than the TTL
+            // ago (changes made through this process clear the entry at once).
+            let status = match state.token_checks.get(&claims.jti, state.ttl) {
+                Some(s) => s,
+                None => {
+                    let store = state.store.clone();
+                    let jti = claims.jti.clone();
+                    let sub = claims.sub.clone();
+                    let status = web::block(move || -> Result<_, cep_store::StoreError> {
+                        let mut c = store.conn()?;
+                        Ok(crate::cache::TokenStatus {
+                            revoked: cep_store::models::access::is_revoked(&mut c, &jti)?,
+                            disabled: cep_store::models::access::User::by_name(&mut c, &sub)?
+                                .map(|u| u.disabled),
+                        })
+                    })
+                    .await??;
+                    state
+                        .token_checks
+                        .put(&claims.jti, &claims.sub, status, state.ttl);
+                    status
+                }
+            };
+            if status.revoked {
                 return Err(ApiError::Unauthorized("this token was revoked".into()));
             }
-            // A disabled (or deleted) local user's tokens stop working at once. The provider
-            // manages its own users; a disabled local account of the same name blocks them.
-            let blocked = match user {
-                Some(u) => u.disabled,
+            // A disabled (or deleted) local user's tokens stop working. The provider manages
+            // its own users; a disabled local account of the same name blocks them.
+            let blocked = match status.disabled {
+                Some(disabled) => disabled,
                 None => !external,
             };
             if blocked {

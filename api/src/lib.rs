@@ -10,6 +10,8 @@
 //! Polars or the PDF engine.
 
 pub mod auth;
+pub mod cache;
+pub mod limit;
 pub mod problem;
 mod routes;
 
@@ -30,44 +32,70 @@ pub struct AppState {
     /// Failed logins before an account is locked, and for how long.
     pub max_failed_logins: i32,
     pub lockout_minutes: i64,
+    /// The configuration's billing choices and bonus scheme (billing routes).
+    pub billing_rules: cep_domain::billable::BillingRules,
+    pub bonus_scheme: cep_billing::bonus::BonusScheme,
+    /// Lists the dossiers behind an indicator value (given by the binary, which builds the
+    /// indicators engine; without it the drill-down route answers 501).
+    pub drill: Option<std::sync::Arc<dyn DrillDowns>>,
+    /// Requests per client address.
+    pub limiter: limit::RateLimiter,
+    /// How long what another process may change is trusted in memory.
+    pub ttl: cache::Ttl,
     /// Values of stored indicator runs, which never change once stored (point 17).
-    pub run_cache: RunCache,
+    pub run_cache: cache::RunCache,
+    pub run_list: cache::RunList,
+    pub token_checks: cache::TokenChecks,
+    /// Units of the latest billing computation, by cut-off.
+    pub units_cache: routes::UnitsCache,
 }
 
-/// Stored runs' values kept in memory (at most [`RunCache::CAPACITY`] runs).
-#[derive(Debug, Default)]
-pub struct RunCache(
-    std::sync::Mutex<
-        std::collections::HashMap<
-            i64,
-            std::sync::Arc<Vec<cep_store::models::indicators::IndicatorValueRow>>,
-        >,
-    >,
-);
-
-impl RunCache {
-    pub const CAPACITY: usize = 64;
-
-    /// The run's values, read from the store the first time.
-    pub fn values(
-        &self,
-        conn: &mut cep_store::DbConnection,
-        run: &cep_store::models::indicators::IndicatorRun,
-    ) -> Result<
-        std::sync::Arc<Vec<cep_store::models::indicators::IndicatorValueRow>>,
-        cep_store::StoreError,
-    > {
-        if let Some(v) = self.0.lock().expect("cache lock").get(&run.id) {
-            return Ok(v.clone());
+impl AppState {
+    /// A state with the defaults: no rate limit, 5 s cache, the default billing choices, no
+    /// drill-down engine.
+    pub fn new(store: Store, ingestor: Ingestor, auth: Auth) -> AppState {
+        AppState {
+            store,
+            ingestor,
+            auth,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            billing_rules: Default::default(),
+            bonus_scheme: Default::default(),
+            drill: None,
+            limiter: Default::default(),
+            ttl: Default::default(),
+            run_cache: Default::default(),
+            run_list: Default::default(),
+            token_checks: Default::default(),
+            units_cache: Default::default(),
         }
-        let values = std::sync::Arc::new(run.values(conn)?);
-        let mut map = self.0.lock().expect("cache lock");
-        if map.len() >= Self::CAPACITY {
-            map.clear();
-        }
-        map.insert(run.id, values.clone());
-        Ok(values)
     }
+}
+
+/// What a drill-down found: the items counted, or what the part is when it is read from
+/// reference data rather than counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drilled {
+    Items(Vec<String>),
+    External(String),
+}
+
+/// The dossiers (or complaints) behind one value of a stored indicator run. The API does not
+/// build the indicators engine (Polars); `cep serve` gives it one.
+pub trait DrillDowns: Send + Sync + std::fmt::Debug {
+    /// `group`: the lot (or region for 2.x and 3) or `national`; `category` as in the run;
+    /// `denominator`: the denominator's items instead of the numerator's. Errors are for the
+    /// client (an unknown code, a group not in the run).
+    fn drill(
+        &self,
+        store: &Store,
+        run: &cep_store::models::indicators::IndicatorRun,
+        code: &str,
+        group: &str,
+        category: &str,
+        denominator: bool,
+    ) -> Result<Drilled, String>;
 }
 
 /// One route and the roles that may call it (empty: public).
@@ -81,6 +109,8 @@ pub struct RouteSpec {
 use Role::{Admin, Analyst, Mediator, Operator};
 
 const ANY: &[Role] = &[Analyst, Operator, Mediator, Admin];
+/// Readers of figures: analysts and administrators for every lot, operators for their own.
+const READERS: &[Role] = &[Analyst, Operator, Admin];
 
 /// Every route of the API with the roles allowed to call it.
 pub const ROUTES: &[RouteSpec] = &[
@@ -112,17 +142,17 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "GET",
         path: "/api/v1/indicators",
-        roles: &[Analyst, Operator, Admin],
+        roles: READERS,
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/indicators/runs",
-        roles: &[Analyst, Operator, Admin],
+        roles: READERS,
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/reports",
-        roles: &[Analyst, Operator, Admin],
+        roles: READERS,
     },
     RouteSpec {
         method: "POST",
@@ -164,6 +194,91 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/admin/audit/verify",
         roles: &[Admin],
     },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/indicators/series",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/indicators/drill",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orders",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orders/consumption",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orders/alerts",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/statements",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/billing/units",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/billing/reconciliation",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/billing/bonuses",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/anomalies",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/identity/events",
+        roles: &[Analyst, Admin],
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/identity/decisions",
+        roles: &[Analyst, Admin],
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/identity/decisions",
+        roles: &[Analyst],
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/admin/users/{username}/disable",
+        roles: &[Admin],
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/admin/imports/{kind}",
+        roles: &[Admin],
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/populations",
+        roles: &[Admin, Analyst],
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/billing/bonus-scheme",
+        roles: READERS,
+    },
 ];
 
 /// What each route does, for the OpenAPI document.
@@ -194,6 +309,41 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("GET", "/api/v1/admin/users") => "Users",
         ("POST", "/api/v1/admin/users") => "Create a user",
         ("GET", "/api/v1/admin/audit/verify") => "Check the audit log's hash chain",
+        ("GET", "/api/v1/indicators/series") => {
+            "A time series of one indicator: the latest run of each period"
+        }
+        ("GET", "/api/v1/indicators/drill") => {
+            "The dossiers behind one value of a stored run (numerator or denominator)"
+        }
+        ("GET", "/api/v1/orders/consumption") => {
+            "Each order's consumption at a cut-off (billable units, share, alert, projected exhaustion)"
+        }
+        ("GET", "/api/v1/billing/units") => {
+            "Closed units at a cut-off with their billing verdict and reasons (filter billable=false for the non-billable)"
+        }
+        ("GET", "/api/v1/billing/reconciliation") => {
+            "Findings of a quarter: operators' statements against the billable units"
+        }
+        ("GET", "/api/v1/billing/bonuses") => "Quality bonuses of a half-year per lot",
+        ("GET", "/api/v1/identity/events") => {
+            "Merges and splits of national persons made by the linking runs"
+        }
+        ("GET", "/api/v1/identity/decisions") => {
+            "Analysts' decisions in force on pairs of beneficiaries"
+        }
+        ("POST", "/api/v1/identity/decisions") => {
+            "Record a decision: two beneficiaries are the same person, or are not (applied by the next `cep link`)"
+        }
+        ("POST", "/api/v1/admin/users/{username}/disable") => {
+            "Disable a user: their tokens stop working at once"
+        }
+        ("POST", "/api/v1/admin/imports/{kind}") => {
+            "Import a buyer-side CSV (operators, purchase-orders, surveys, mystery-contacts, deliverable-controls, populations)"
+        }
+        ("GET", "/api/v1/populations") => "Reference populations as currently recorded",
+        ("GET", "/api/v1/billing/bonus-scheme") => {
+            "The quality bonus scheme in force (from the configuration)"
+        }
         _ => "",
     }
 }
@@ -264,7 +414,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
 }
 
 /// The HTTP server on `listener`, until SIGINT/SIGTERM (graceful: requests in flight finish
-/// within 30 s). Each response carries an `x-request-id`, also in the access log.
+/// within 30 s). Each response carries an `x-request-id`, also in the access log. A client
+/// over its rate ([`AppState::limiter`]) gets 429 with `Retry-After`.
 pub fn server(
     state: AppState,
     listener: std::net::TcpListener,
@@ -273,8 +424,30 @@ pub fn server(
     use actix_web::dev::Service;
     let state = web::Data::new(state);
     Ok(HttpServer::new(move || {
+        let limited = state.clone();
         App::new()
             .app_data(state.clone())
+            // Per-client rate limit on the API (health and readiness stay free).
+            .wrap_fn(move |req, srv| {
+                let over = match req.peer_addr() {
+                    Some(peer) if req.path().starts_with("/api/") => limited
+                        .limiter
+                        .take(peer.ip(), std::time::Instant::now())
+                        .err(),
+                    _ => None,
+                };
+                use actix_web::ResponseError;
+                let outcome = match over {
+                    None => Ok(srv.call(req)),
+                    Some(s) => Err(req.into_response(ApiError::RateLimited(s).error_response())),
+                };
+                async move {
+                    match outcome {
+                        Ok(fut) => fut.await,
+                        Err(refused) => Ok(refused),
+                    }
+                }
+            })
             .wrap(actix_web::middleware::Logger::new(
                 "%a \"%r\" %s %b %Dms request-id=%{x-request-id}o",
             ))

@@ -20,6 +20,12 @@ pub enum ApiError {
     BadRequest(String),
     #[error("too many attempts: {0}")]
     TooManyRequests(String),
+    /// A client over its request rate: try again after this many seconds.
+    #[error("rate limit exceeded: retry after {0} s")]
+    RateLimited(u64),
+    /// The route needs an engine this server was not given.
+    #[error("not available on this server: {0}")]
+    NotImplemented(String),
     #[error("request body too large: {0}")]
     PayloadTooLarge(String),
     #[error("service unavailable: {0}")]
@@ -71,6 +77,16 @@ impl ApiError {
                 "too-many-requests",
                 "Too many attempts",
             ),
+            ApiError::RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            ),
+            ApiError::NotImplemented(_) => (
+                StatusCode::NOT_IMPLEMENTED,
+                "not-implemented",
+                "Not available on this server",
+            ),
             ApiError::PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -91,12 +107,16 @@ impl ApiError {
 
     fn detail(&self) -> String {
         match self {
+            ApiError::RateLimited(s) => {
+                format!("too many requests from this client; retry after {s} s")
+            }
             ApiError::Unauthorized(d)
             | ApiError::Forbidden(d)
             | ApiError::RoleForbidden(d)
             | ApiError::NotFound(d)
             | ApiError::BadRequest(d)
             | ApiError::TooManyRequests(d)
+            | ApiError::NotImplemented(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::Unavailable(d)
             | ApiError::Internal(d) => d.clone(),
@@ -115,6 +135,9 @@ impl ResponseError for ApiError {
         let mut r = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
             r.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let ApiError::RateLimited(seconds) = self {
+            r.insert_header(("Retry-After", seconds.to_string()));
         }
         r.content_type("application/problem+json").json(Problem {
             kind: &kind,

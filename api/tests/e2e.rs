@@ -42,15 +42,53 @@ fn start(db: &TestDb, max_body: usize) -> Server {
 }
 
 fn start_with(db: &TestDb, max_body: usize, auth: Auth) -> Server {
+    start_configured(db, max_body, auth, |_| {})
+}
+
+/// A drill-down engine standing in for the binary's (which needs the indicators crate): for
+/// code 1.2, two items named after the group; 1.1's denominator is read, not counted.
+#[derive(Debug)]
+struct FixedDrill;
+
+impl cep_api::DrillDowns for FixedDrill {
+    fn drill(
+        &self,
+        _: &cep_store::Store,
+        run: &cep_store::models::indicators::IndicatorRun,
+        code: &str,
+        group: &str,
+        _: &str,
+        denominator: bool,
+    ) -> Result<cep_api::Drilled, String> {
+        match (code, denominator) {
+            ("1.2", false) => Ok(cep_api::Drilled::Items(vec![
+                format!("{group}-A-{}", run.id),
+                format!("{group}-B-{}", run.id),
+            ])),
+            ("1.1", true) => Ok(cep_api::Drilled::External("the order's quantity".into())),
+            _ => Err(format!("unknown indicator {code}")),
+        }
+    }
+}
+
+/// A server whose state `configure` adjusts. By default: nothing cached across requests (so
+/// that a change written straight into the store applies at once), no rate limit, the fixed
+/// drill-down engine.
+fn start_configured(
+    db: &TestDb,
+    max_body: usize,
+    auth: Auth,
+    configure: impl FnOnce(&mut AppState),
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState {
-        store: db.store.clone(),
-        ingestor: cep_ingest::Ingestor::new(db.store.clone(), dir.path()),
+    let mut state = AppState::new(
+        db.store.clone(),
+        cep_ingest::Ingestor::new(db.store.clone(), dir.path()),
         auth,
-        max_failed_logins: 5,
-        lockout_minutes: 15,
-        run_cache: Default::default(),
-    };
+    );
+    state.ttl = cep_api::cache::Ttl(std::time::Duration::ZERO);
+    state.drill = Some(std::sync::Arc::new(FixedDrill));
+    configure(&mut state);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -128,6 +166,7 @@ fn users(db: &TestDb) {
     add_user(db, "op08", Role::Operator, Some("08"));
     add_user(db, "med", Role::Mediator, None);
     add_user(db, "adm", Role::Admin, None);
+    add_user(db, "victim", Role::Analyst, None);
 }
 
 fn user_of(role: Role) -> &'static str {
@@ -154,7 +193,8 @@ fn every_route_answers_every_role_as_its_declaration_says() {
                 .path
                 .replace("{kind}", "dossiers")
                 .replace("{id}", "1")
-                .replace("{numero}", "A72503010000001");
+                .replace("{numero}", "A72503010000001")
+                .replace("{username}", "victim");
             if route.roles.is_empty() {
                 let r = s.call(route.method, &path, None, Some(json!({})));
                 assert_ne!(r.status(), 401, "{} {path} is public", route.method);
@@ -199,7 +239,11 @@ fn every_route_answers_every_role_as_its_declaration_says() {
                 checked += 1;
             }
         }
-        assert!(checked >= 13 * 4, "{checked}");
+        assert_eq!(
+            checked,
+            ROUTES.iter().filter(|r| !r.roles.is_empty()).count() * 4
+        );
+        assert!(checked >= 30 * 4, "{checked}");
     });
 }
 
@@ -515,7 +559,7 @@ fn injection_and_traversal_attempts_change_nothing() {
         );
         assert_eq!(r.status(), 404);
         // Everything is still there.
-        assert_eq!(User::all(&mut db.conn()).unwrap().len(), 4);
+        assert_eq!(User::all(&mut db.conn()).unwrap().len(), 5);
         assert_eq!(s.call("GET", "/api/v1/me", Some(&ana), None).status(), 200);
     });
 }
@@ -875,4 +919,396 @@ fn tokens_of_an_openid_connect_provider_are_checked_against_its_rotating_key_set
             .status(),
         200
     );
+}
+
+/// Two stored runs of 2025-09 and one of 2025-10 (values of 1.2 for lots 08 and national).
+fn three_runs(db: &TestDb) -> Vec<i64> {
+    let row = |lot: &str, n: i64| cep_store::models::indicators::IndicatorValueRow {
+        run_id: 0,
+        code: "1.2".into(),
+        lot: lot.into(),
+        category: String::new(),
+        numerator: n,
+        denominator: Some(10.0),
+        value: Some(n as f64 / 10.0),
+        median: None,
+        mean: None,
+        wilson_lower: None,
+    };
+    [
+        ("2025-09", "2025-10-05T00:00:00", 2),
+        ("2025-09", "2025-10-20T00:00:00", 3),
+        ("2025-10", "2025-11-05T00:00:00", 5),
+    ]
+    .into_iter()
+    .map(|(period, cutoff, n)| {
+        cep_store::models::indicators::IndicatorRun::store(
+            &mut db.conn(),
+            period,
+            cutoff.parse().unwrap(),
+            cep_store::models::now_utc(),
+            "test",
+            "{}",
+            &[row("08", n), row("national", 2 * n)],
+        )
+        .unwrap()
+        .id
+    })
+    .collect()
+}
+
+#[test]
+fn an_indicator_series_takes_the_latest_run_of_each_period_and_drill_downs_go_to_the_engine() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let runs = three_runs(&db);
+    let s = start(&db, 1 << 20);
+    let ana = s.token("ana");
+    let get = |path: &str, token: &str| -> (u16, Value) {
+        let r = s.call("GET", path, Some(token), None);
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    };
+    // The series: 2025-09 from its later run (3), 2025-10 (5), in period order.
+    let (status, series) = get("/api/v1/indicators/series?code=1.2&lot=08", &ana);
+    assert_eq!(status, 200, "{series}");
+    let points: Vec<(String, i64, i64)> = series["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["period"].as_str().unwrap().to_owned(),
+                p["numerator"].as_i64().unwrap(),
+                p["run"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        points,
+        vec![
+            ("2025-09".into(), 3, runs[1]),
+            ("2025-10".into(), 5, runs[2])
+        ]
+    );
+    // As known at 2025-10-10: only the first run of 2025-09.
+    let (_, early) = get(
+        "/api/v1/indicators/series?code=1.2&lot=national&cutoff=2025-10-10T00:00:00%2B02:00",
+        &ana,
+    );
+    assert_eq!(early["total"], 1);
+    assert_eq!(early["series"][0]["numerator"], 4);
+    // The operator's series is its lot's, and another lot is refused.
+    let op = s.token("op08");
+    let (_, own) = get("/api/v1/indicators/series?code=1.2", &op);
+    assert_eq!(own["series"][1]["numerator"], 5);
+    assert_eq!(get("/api/v1/indicators/series?code=1.2&lot=09", &op).0, 403);
+    assert_eq!(
+        get("/api/v1/indicators/series", &ana).0,
+        400,
+        "code required"
+    );
+
+    // Drill-downs: the engine's items, paged, as JSON or CSV; what a read denominator is.
+    let (status, drill) = get(
+        &format!(
+            "/api/v1/indicators/drill?run={}&code=1.2&lot=08&limit=1&offset=1",
+            runs[0]
+        ),
+        &ana,
+    );
+    assert_eq!(status, 200, "{drill}");
+    assert_eq!(drill["total"], 2);
+    assert_eq!(
+        drill["items"],
+        json!([{"item": format!("08-B-{}", runs[0])}])
+    );
+    assert_eq!(drill["run"]["id"], runs[0]);
+    let (_, latest) = get("/api/v1/indicators/drill?period=2025-09&code=1.2", &ana);
+    assert_eq!(latest["lot"], "national");
+    assert_eq!(
+        latest["items"][0]["item"],
+        format!("national-A-{}", runs[1])
+    );
+    let (_, external) = get(
+        "/api/v1/indicators/drill?period=2025-10&code=1.1&part=denominator",
+        &ana,
+    );
+    assert_eq!(external["counted"], false);
+    assert_eq!(external["what"], "the order's quantity");
+    let (status, unknown) = get("/api/v1/indicators/drill?period=2025-10&code=9.9", &ana);
+    assert_eq!(status, 400);
+    assert!(unknown["detail"].as_str().unwrap().contains("9.9"));
+    assert_eq!(
+        get(
+            "/api/v1/indicators/drill?period=2025-10&code=1.2&part=both",
+            &ana
+        )
+        .0,
+        400
+    );
+    let csv = s
+        .call(
+            "GET",
+            "/api/v1/indicators/drill?period=2025-10&code=1.2&lot=08&format=csv",
+            Some(&op),
+            None,
+        )
+        .text()
+        .unwrap();
+    assert_eq!(csv, format!("\u{feff}item\n08-A-{0}\n08-B-{0}\n", runs[2]));
+    assert_eq!(
+        get(
+            "/api/v1/indicators/drill?period=2025-10&code=1.2&lot=09",
+            &op
+        )
+        .0,
+        403
+    );
+    drop(s);
+    // A server without an engine says so.
+    let bare = start_configured(
+        &db,
+        1 << 20,
+        Auth::new("cep", "cep-api", SECRET, 900).unwrap(),
+        |st| st.drill = None,
+    );
+    let t = bare.token("ana");
+    let r = bare.call(
+        "GET",
+        "/api/v1/indicators/drill?period=2025-10&code=1.2",
+        Some(&t),
+        None,
+    );
+    assert_eq!(r.status(), 501);
+}
+
+#[test]
+fn administrators_import_buyer_files_and_analysts_review_identities_on_both_backends() {
+    each_backend(|db| {
+        users(db);
+        registry(db);
+        let s = start(db, 1 << 20);
+        let adm = s.token("adm");
+        let ana = s.token("ana");
+        let post_csv = |path: &str, token: &str, body: &str| -> (u16, Value) {
+            let r = s
+                .client
+                .post(s.url(path))
+                .bearer_auth(token)
+                .header("Content-Type", "text/csv")
+                .body(body.to_owned())
+                .send()
+                .unwrap();
+            (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+        };
+        // Populations through the API: recorded, then the same file again changes nothing.
+        let pops = "lot;annee;dimension;code;population_active;population_active_occupee;population_cible_cep\n\
+                    08;2025;total;;4000000;3600000;2500000\n";
+        let (status, first) = post_csv(
+            "/api/v1/admin/imports/populations?file_name=pop.csv",
+            &adm,
+            pops,
+        );
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(first["new"], 1);
+        let (_, again) = post_csv("/api/v1/admin/imports/populations", &adm, pops);
+        assert_eq!(
+            (again["new"].clone(), again["unchanged"].clone()),
+            (json!(0), json!(1))
+        );
+        let listed: Value = s
+            .call("GET", "/api/v1/populations?lot=08", Some(&ana), None)
+            .json()
+            .unwrap();
+        assert_eq!(listed["total"], 1);
+        assert_eq!(listed["populations"][0]["population_cible_cep"], 2500000);
+        // An invalid file records nothing and lists its errors.
+        let (status, bad) = post_csv(
+            "/api/v1/admin/imports/purchase-orders",
+            &adm,
+            "reference;date_notification;quantite;prix_unitaire_ht;taux_tva;date_debut;date_fin\n2025-Lot08-UO01-02;hier;-3;x;0.2;2025-01-01;2025-12-31\n",
+        );
+        assert_eq!(status, 422, "{bad}");
+        assert!(!bad["errors"].as_array().unwrap().is_empty(), "{bad}");
+        let orders: Value = s
+            .call("GET", "/api/v1/orders", Some(&ana), None)
+            .json()
+            .unwrap();
+        assert_eq!(orders["total"], 1, "only the registry's order");
+        assert_eq!(
+            post_csv("/api/v1/admin/imports/invoices", &adm, pops).0,
+            404
+        );
+        assert_eq!(
+            post_csv(
+                "/api/v1/admin/imports/populations?file_name=../x.csv",
+                &adm,
+                pops
+            )
+            .0,
+            400
+        );
+
+        // Two beneficiaries pushed by lot 08; an analyst decides they are not the same person.
+        let op = s.token("op08");
+        let r = s.call(
+            "POST",
+            "/api/v1/feeds/dossiers",
+            Some(&op),
+            Some(json!({"lot": "08", "records": [fiche_json(1), fiche_json(2)]})),
+        );
+        let report: Value = r.json().unwrap();
+        assert_eq!(report["accepted"], 2, "{report}");
+        let decide = |a: &str, b: &str, reason: &str| {
+            s.call(
+                "POST",
+                "/api/v1/identity/decisions",
+                Some(&ana),
+                Some(json!({
+                    "a": {"lot": "08", "identifiant_beneficiaire": a},
+                    "b": {"lot": "08", "identifiant_beneficiaire": b},
+                    "same": false, "reason": reason,
+                })),
+            )
+        };
+        let r = decide("P-0001", "P-0002", "homonymes");
+        assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+        assert_eq!(decide("P-0001", "P-9999", "x").status(), 400, "unknown");
+        assert_eq!(decide("P-0001", "P-0001", "x").status(), 400, "same one");
+        assert_eq!(decide("P-0001", "P-0002", " ").status(), 400, "no reason");
+        let decisions: Value = s
+            .call("GET", "/api/v1/identity/decisions", Some(&adm), None)
+            .json()
+            .unwrap();
+        assert_eq!(decisions["total"], 1);
+        let d = &decisions["decisions"][0];
+        assert_eq!(
+            (
+                d["identifiant_a"].as_str(),
+                d["identifiant_b"].as_str(),
+                d["same"].as_bool()
+            ),
+            (Some("P-0001"), Some("P-0002"), Some(false))
+        );
+        assert_eq!(d["decided_by"], "ana");
+        let events: Value = s
+            .call("GET", "/api/v1/identity/events", Some(&ana), None)
+            .json()
+            .unwrap();
+        assert_eq!(events["total"], 0, "no linking run yet");
+        // Nothing personal in what an analyst reads.
+        let text = decisions.to_string() + &events.to_string();
+        assert!(!text.contains("DUPONT") && !text.contains("1985-04-12"));
+        // The import and the decision are in the audit log, whose chain holds.
+        let verify: Value = s
+            .call("GET", "/api/v1/admin/audit/verify", Some(&adm), None)
+            .json()
+            .unwrap();
+        assert_eq!(verify["intact"], true);
+        assert!(verify["entries"].as_i64().unwrap() >= 3, "{verify}");
+
+        // Billing lists: the open dossiers are not closed units; parameters are checked.
+        let get = |path: &str| -> (u16, Value) {
+            let r = s.call("GET", path, Some(&ana), None);
+            (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+        };
+        let (status, units) = get("/api/v1/billing/units?billable=false");
+        assert_eq!(status, 200, "{units}");
+        assert_eq!(units["total"], 0);
+        assert_eq!(get("/api/v1/billing/units?billable=maybe").0, 400);
+        assert_eq!(get("/api/v1/billing/units?cutoff=yesterday").0, 400);
+        let (status, consumption) = get("/api/v1/orders/consumption");
+        assert_eq!(status, 200, "{consumption}");
+        assert_eq!(consumption["orders"][0]["consumed"], 0);
+        assert_eq!(consumption["orders"][0]["quantity"], 500);
+        assert_eq!(get("/api/v1/billing/reconciliation?quarter=2025-T5").0, 400);
+        let (status, findings) = get("/api/v1/billing/reconciliation?quarter=2025-T1");
+        assert_eq!((status, findings["total"].clone()), (200, json!(0)));
+        let (status, bonuses) = get("/api/v1/billing/bonuses?half=2025-S1");
+        assert_eq!(status, 200, "{bonuses}");
+        let (_, scheme) = get("/api/v1/billing/bonus-scheme");
+        assert_eq!(scheme["min_answers"], 30);
+    });
+}
+
+#[test]
+fn token_checks_are_cached_but_changes_made_through_the_api_apply_at_once() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let s = start_configured(
+        &db,
+        1 << 20,
+        Auth::new("cep", "cep-api", SECRET, 900).unwrap(),
+        |st| st.ttl = cep_api::cache::Ttl(std::time::Duration::from_secs(600)),
+    );
+    let me = |t: &str| s.call("GET", "/api/v1/me", Some(t), None).status().as_u16();
+    let ana = s.token("ana");
+    assert_eq!(me(&ana), 200);
+    // Disabled by another process (straight in the store): trusted until the TTL.
+    User::set_disabled(&mut db.conn(), "ana", true).unwrap();
+    assert_eq!(me(&ana), 200, "cached for the TTL");
+    User::set_disabled(&mut db.conn(), "ana", false).unwrap();
+    // Disabled through the API: at once.
+    let victim = s.token("victim");
+    assert_eq!(me(&victim), 200);
+    let adm = s.token("adm");
+    let r = s.call(
+        "POST",
+        "/api/v1/admin/users/victim/disable",
+        Some(&adm),
+        None,
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(me(&victim), 401);
+    assert_eq!(
+        s.call(
+            "POST",
+            "/api/v1/admin/users/nobody/disable",
+            Some(&adm),
+            None
+        )
+        .status(),
+        404
+    );
+    // Revoked through the API: at once.
+    assert_eq!(me(&ana), 200);
+    assert_eq!(
+        s.call("POST", "/api/v1/auth/revoke", Some(&ana), None)
+            .status(),
+        204
+    );
+    assert_eq!(me(&ana), 401);
+}
+
+#[test]
+fn a_client_over_its_rate_gets_429_with_retry_after_and_health_stays_free() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let s = start_configured(
+        &db,
+        1 << 20,
+        Auth::new("cep", "cep-api", SECRET, 900).unwrap(),
+        |st| {
+            st.limiter = cep_api::limit::RateLimiter::new(cep_api::limit::RateLimit {
+                per_second: 0.01,
+                burst: 3.0,
+            })
+        },
+    );
+    let ana = s.token("ana"); // 1
+    for _ in 0..2 {
+        assert_eq!(s.call("GET", "/api/v1/me", Some(&ana), None).status(), 200);
+    }
+    let r = s.call("GET", "/api/v1/me", Some(&ana), None);
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=100).contains(&retry), "{retry}");
+    assert!(r.headers().contains_key("x-request-id"));
+    let body: Value = r.json().unwrap();
+    assert!(body["type"].as_str().unwrap().ends_with("/rate-limited"));
+    assert_eq!(s.call("GET", "/health", None, None).status(), 200);
 }

@@ -169,6 +169,33 @@ pub fn bonuses(
         .collect()
 }
 
+/// [`bonuses`] of `half` on the store: the survey answers as currently recorded (satisfied =
+/// quality and usefulness both `O`) and each billable unit priced at its order's unit price.
+/// Shared by `cep bill --half` and the API.
+pub fn of_half(
+    conn: &mut cep_store::DbConnection,
+    scheme: &BonusScheme,
+    half: HalfYear,
+    units: &[Unit],
+    orders: &[cep_store::models::buyer::PurchaseOrder],
+) -> Result<Vec<Bonus>, crate::BillingError> {
+    let answers: Vec<(String, chrono::NaiveDate, bool)> =
+        cep_store::models::buyer::SurveyAnswer::all_current_with_lot(conn)?
+            .into_iter()
+            .filter_map(|(lot, a)| Some((lot?, a.date_reponse, a.qualite && a.utilite)))
+            .collect();
+    let price: std::collections::HashMap<&str, i64> = orders
+        .iter()
+        .map(|o| (o.reference.as_str(), o.prix_unitaire_ht_cents))
+        .collect();
+    Ok(bonuses(scheme, half, &answers, units, |u| {
+        u.verdict
+            .consumes
+            .and_then(|o| price.get(o.to_string().as_str()).copied())
+            .unwrap_or(0)
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,4 +34,6 @@ pub enum IndicatorError {
     Schema(String),
     #[error("unknown indicator {0}")]
     Unknown(String),
+    #[error("{0}")]
+    Input(String),
 }

@@ -268,6 +268,28 @@ pub fn write_csv(
     Ok(())
 }
 
+/// The billing rules a stored run was computed with.
+pub fn rules_of(run: &IndicatorRun) -> BillingRules {
+    let v: serde_json::Value = serde_json::from_str(&run.rules_json).unwrap_or_default();
+    BillingRules {
+        bill_abandonments: v["bill_abandonments"].as_bool().unwrap_or(false),
+        hold_concurrent: v["hold_concurrent"].as_bool().unwrap_or(false),
+    }
+}
+
+/// The data behind a stored run, loaded again as of its cut-off with its rules (point 17: the
+/// same cut-off gives the same data), ready to drill down into its period.
+pub fn prepare_run(
+    conn: &mut DbConnection,
+    run: &IndicatorRun,
+) -> Result<(Period, Prepared), IndicatorError> {
+    let period: Period = run.period.parse().map_err(|e| {
+        IndicatorError::Input(format!("run {} has period {:?}: {e}", run.id, run.period))
+    })?;
+    let inputs = crate::load::load(conn, run.cutoff, rules_of(run))?;
+    Ok((period, Prepared::new(&inputs)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,24 +135,40 @@ pub fn import_with(
     path: &Path,
     options: ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
-    let io = |source| ImportError::Io {
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: path.display().to_string(),
         source,
-    };
-    let bytes = std::fs::read(path).map_err(io)?;
+    })?;
     let file = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    import_bytes(store, kind, &file, &bytes, options)
+}
+
+/// [`import_with`] on content already in memory (`file`: its name, for the messages), as the
+/// API's administrators send it.
+pub fn import_bytes(
+    store: &Store,
+    kind: ImportKind,
+    file: &str,
+    bytes: &[u8],
+    options: ImportOptions,
+) -> Result<ImportOutcome, ImportError> {
+    let file = file.to_owned();
+    let io = |source| ImportError::Io {
+        path: file.clone(),
+        source,
+    };
     let invalid = |errors: Vec<String>| ImportError::Invalid {
         file: file.clone(),
         errors,
     };
-    let encoding = match sniff(&bytes[..]).map_err(io)? {
+    let encoding = match sniff(bytes).map_err(io)? {
         Sniffed::Unreadable(r) => return Err(invalid(vec![r.to_owned()])),
         Sniffed::Readable { encoding, .. } => encoding,
     };
-    let mut reader = CsvReader::new(&bytes[..]);
+    let mut reader = CsvReader::new(bytes);
     let mut rec = Record::default();
     let header: Vec<String> = match reader.read(&mut rec).map_err(io)? {
         Some(Ok(())) => rec
@@ -487,7 +503,7 @@ pub fn import_with(
     if !errors.is_empty() {
         return Err(invalid(errors));
     }
-    let sha = crate::dossier::hex(&Sha256::digest(&bytes));
+    let sha = crate::dossier::hex(&Sha256::digest(bytes));
     let mut conn = store.conn()?;
     let outcome = conn.transaction::<_, StoreError, _>(|conn| {
         let mut out = ImportOutcome {

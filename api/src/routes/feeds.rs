@@ -1,0 +1,161 @@
+//! Operators' feeds, their processing reports and the anomalies found.
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ReportQuery {
+    lot: Option<String>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+/// Processing reports, newest first. Analysts and administrators get the counts only (an
+/// anomaly's message may quote a personal value); an operator gets its own lot's reports in
+/// full.
+pub(super) async fn reports(
+    state: State,
+    caller: Caller,
+    q: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    allow(&caller, "GET", "/api/v1/reports")?;
+    let q = q.into_inner();
+    let lot = lot_scope(&caller, q.lot.as_deref())?;
+    let full = caller.role() == Role::Operator;
+    let rows = db(&state, move |c| {
+        Ok(cep_store::models::ingest::ProcessingReportRow::list(
+            c,
+            lot.as_deref(),
+        )?)
+    })
+    .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            let report: Value = serde_json::from_str(&r.report_json).unwrap_or(Value::Null);
+            if full {
+                report
+            } else {
+                json!({
+                    "file": r.file_name, "lot": r.lot, "status": r.status,
+                    "sha256": report["sha256"],
+                    "created_at": utc(r.created_at),
+                    "lines": report["lines"], "accepted": report["accepted"],
+                    "quarantined": report["quarantined"], "warnings": report["warnings"],
+                })
+            }
+        })
+        .collect();
+    q.page.respond(
+        "reports",
+        items,
+        &[
+            "file",
+            "lot",
+            "status",
+            "created_at",
+            "lines",
+            "accepted",
+            "quarantined",
+            "warnings",
+        ],
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct FeedQuery {
+    /// For CSV bodies: the feed file name (`CEP_L{ll}_{KIND}_{AAAAMMJJ}_{nn}.csv`).
+    file_name: Option<String>,
+}
+
+/// An operator pushes a feed (spec §5): JSON (`application/json`) or CSV (`text/csv` with
+/// `?file_name=`), for its own lot; the answer is the processing report.
+pub(super) async fn feed(
+    state: State,
+    caller: Caller,
+    req: HttpRequest,
+    kind: web::Path<String>,
+    q: web::Query<FeedQuery>,
+    limit: web::Data<BodyLimit>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    allow(&caller, "POST", "/api/v1/feeds/{kind}")?;
+    let kind = cep_ingest::FeedKind::parse(&kind.to_uppercase()).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no feed kind {kind:?} (dossiers, reclamations, moyens)"
+        ))
+    })?;
+    let lot = cep_domain::Lot::parse(caller.lot().expect("operator"))
+        .map_err(|_| ApiError::Forbidden("the token's lot is not a lot".into()))?;
+    let content_type = req
+        .headers()
+        .get("Content-Type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let json = content_type.starts_with("application/json");
+    if !json && !content_type.starts_with("text/csv") {
+        return Err(ApiError::BadRequest(
+            "Content-Type must be application/json or text/csv".into(),
+        ));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > limit.0 {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "at most {} bytes per request; split the feed",
+                limit.0
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let file_name = if json {
+        format!(
+            "api_L{lot}_{}_{}.json",
+            kind.as_str(),
+            crate::auth::random_hex(6)
+        )
+    } else {
+        let name = q.into_inner().file_name.ok_or_else(|| {
+            ApiError::BadRequest(
+                "a CSV body needs ?file_name=CEP_L{ll}_{KIND}_{AAAAMMJJ}_{nn}.csv".into(),
+            )
+        })?;
+        if name.contains('/') || name.contains('\\') || name.contains("..") {
+            return Err(ApiError::BadRequest(
+                "file_name must be a bare file name".into(),
+            ));
+        }
+        name
+    };
+    let sub = cep_ingest::Submission {
+        file_name,
+        lot,
+        channel: cep_ingest::Channel::Api,
+        received_at: None,
+        json_kind: json.then_some(kind),
+    };
+    let state2 = state.clone();
+    let report = web::block(move || state2.ingestor.ingest_bytes(&body, &sub))
+        .await?
+        .map_err(|e| ApiError::Internal(format!("processing the feed: {e}")))?;
+    Ok(HttpResponse::Ok().json(report))
+}
+/// Anomalies counted by lot, code and severity.
+pub(super) async fn anomalies(
+    state: State,
+    caller: Caller,
+    q: web::Query<LotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    allow(&caller, "GET", "/api/v1/anomalies")?;
+    let q = q.into_inner();
+    let lot = lot_scope(&caller, q.lot.as_deref())?;
+    let rows = db(&state, |c| Ok(access::AnomalyCount::all(c)?)).await?;
+    let items = rows
+        .iter()
+        .filter(|a| lot.as_deref().is_none_or(|l| a.lot.as_deref() == Some(l)))
+        .map(|a| json!({"lot": a.lot, "code": a.code, "severity": a.severity, "count": a.count}))
+        .collect();
+    q.page
+        .respond("anomalies", items, &["lot", "code", "severity", "count"])
+}
