@@ -10,6 +10,7 @@ mod demo;
 mod ingest_cmd;
 mod link_cmd;
 mod order_cmd;
+mod report_cmd;
 mod serve_cmd;
 
 use anyhow::{Context, Result};
@@ -52,6 +53,9 @@ enum Command {
     /// The CCTP 4.3 indicators of a month (--month) or half-year (--half) at a data cut-off,
     /// stored as a run; --out writes them as CSV, --drill lists the dossiers behind a value.
     Compute(compute_cmd::ComputeArgs),
+    /// Committee documents as PDF: --month (follow-up per lot, national summary), --half
+    /// (quality reviews), --year (steering and regulation files), --quarter (statements).
+    Report(report_cmd::ReportArgs),
     /// Serve the REST API (buyer analysts, operators, the médiateur, administrators).
     Serve {
         /// Address to listen on (default: [api] bind, 127.0.0.1:8080).
@@ -199,6 +203,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::User(c) => serve_cmd::user(&open_store(&settings)?, &c),
         Command::Audit(AuditCommand::Verify) => serve_cmd::audit_verify(&open_store(&settings)?),
         Command::Compute(a) => compute_cmd::run(&open_store(&settings)?, &a, &settings.billing),
+        Command::Report(a) => report_cmd::run(&open_store(&settings)?, &a, &settings.billing),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
         Command::Bench(BenchCommand::Indicators(a)) => bench_indicators::run(&a),

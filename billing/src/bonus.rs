@@ -179,21 +179,43 @@ pub fn of_half(
     units: &[Unit],
     orders: &[cep_store::models::buyer::PurchaseOrder],
 ) -> Result<Vec<Bonus>, crate::BillingError> {
-    let answers: Vec<(String, chrono::NaiveDate, bool)> =
+    let answers = survey_answers(conn)?;
+    Ok(bonuses_at_order_prices(
+        scheme, half, &answers, units, orders,
+    ))
+}
+
+/// The survey answers as currently recorded: (lot, date, satisfied = quality and usefulness
+/// both `O`).
+pub fn survey_answers(
+    conn: &mut cep_store::DbConnection,
+) -> Result<Vec<(String, chrono::NaiveDate, bool)>, crate::BillingError> {
+    Ok(
         cep_store::models::buyer::SurveyAnswer::all_current_with_lot(conn)?
             .into_iter()
             .filter_map(|(lot, a)| Some((lot?, a.date_reponse, a.qualite && a.utilite)))
-            .collect();
+            .collect(),
+    )
+}
+
+/// [`bonuses`] with each billable unit priced at its order's unit price HT.
+pub fn bonuses_at_order_prices(
+    scheme: &BonusScheme,
+    half: HalfYear,
+    answers: &[(String, chrono::NaiveDate, bool)],
+    units: &[Unit],
+    orders: &[cep_store::models::buyer::PurchaseOrder],
+) -> Vec<Bonus> {
     let price: std::collections::HashMap<&str, i64> = orders
         .iter()
         .map(|o| (o.reference.as_str(), o.prix_unitaire_ht_cents))
         .collect();
-    Ok(bonuses(scheme, half, &answers, units, |u| {
+    bonuses(scheme, half, answers, units, |u| {
         u.verdict
             .consumes
             .and_then(|o| price.get(o.to_string().as_str()).copied())
             .unwrap_or(0)
-    }))
+    })
 }
 
 #[cfg(test)]

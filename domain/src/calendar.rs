@@ -130,6 +130,29 @@ pub fn working_days_between(calendar: Calendar, request: NaiveDate, first: Naive
     weekdays_after_until(request, first) - holidays
 }
 
+/// The first date of a fiche's `dates_interactions` (`|`-separated; unreadable dates ignored).
+pub fn first_interaction(dates_interactions: &str) -> Option<NaiveDate> {
+    dates_interactions
+        .split('|')
+        .filter_map(|x| NaiveDate::parse_from_str(x.trim(), "%Y-%m-%d").ok())
+        .min()
+}
+
+/// Indicator 8.4's delay: working days from the first-appointment request to the first
+/// interaction, on the calendar of the region served (Alsace-Moselle by postal code).
+pub fn rdv_delay(
+    region: crate::Lot,
+    postal_code: Option<&str>,
+    request: Option<NaiveDate>,
+    first: Option<NaiveDate>,
+) -> Option<i64> {
+    Some(working_days_between(
+        Calendar::for_region(region, postal_code),
+        request?,
+        first?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

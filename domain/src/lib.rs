@@ -23,7 +23,7 @@ pub mod period;
 pub mod reference;
 pub mod work_unit;
 
-pub use calendar::{Calendar, working_days_between};
+pub use calendar::{Calendar, first_interaction, rdv_delay, working_days_between};
 pub use deadline::{Closure, ClosureKind, ClosureMotif, add_months, deadline};
 pub use ids::{
     ConsumptionRef, DossierNumber, IdError, OperatorCode, PurchaseOrderRef, StatementNumber,

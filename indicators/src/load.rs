@@ -12,9 +12,7 @@ use crate::inputs::{
 use cep_domain::billable::BillingRules;
 use cep_domain::deadline::UnitDates;
 use cep_domain::reference::is_eligible;
-use cep_domain::{
-    Calendar, ClosureKind, ConsumptionRef, Lot, WorkUnit, paris, working_days_between,
-};
+use cep_domain::{ClosureKind, ConsumptionRef, Lot, WorkUnit, paris};
 use cep_store::DbConnection;
 use cep_store::models::buyer::{
     DeliverableControl, MysteryContact, PurchaseOrder, ReferencePopulation, SurveyAnswer,
@@ -210,19 +208,16 @@ fn dossiers(
             || first_engagement
                 .get(&person)
                 .is_some_and(|e| *e < f.date_engagement);
-        let first_interaction = f.dates_interactions.as_deref().and_then(|s| {
-            s.split('|')
-                .filter_map(|x| NaiveDate::parse_from_str(x.trim(), "%Y-%m-%d").ok())
-                .min()
-        });
-        let rdv_delay = match (f.date_demande_rdv, first_interaction) {
-            (Some(r), Some(i)) => Some(working_days_between(
-                Calendar::for_region(region, f.adresse_code_postal.as_deref()),
-                r,
-                i,
-            )),
-            _ => None,
-        };
+        let first_interaction = f
+            .dates_interactions
+            .as_deref()
+            .and_then(cep_domain::first_interaction);
+        let rdv_delay = cep_domain::rdv_delay(
+            region,
+            f.adresse_code_postal.as_deref(),
+            f.date_demande_rdv,
+            first_interaction,
+        );
         out.push(DossierFacts {
             numero: d.numero_dossier.clone(),
             lot,

@@ -1,0 +1,118 @@
+//! What the documents are made of, read from the store once per cut-off: stored indicator runs
+//! (the latest of each period known at the cut-off), dossier states, billing verdicts, orders,
+//! processing reports, complaints, mediation cases, operators, statements, survey answers.
+
+use cep_billing::Unit;
+use cep_domain::billable::BillingRules;
+use cep_store::DbConnection;
+use cep_store::models::buyer::{Operator, PurchaseOrder, StoredStatement};
+use cep_store::models::dossiers::{Dossier, IndicatorFiche};
+use cep_store::models::indicators::{
+    ComplaintState, IndicatorRun, IndicatorValueRow, MediationCase,
+};
+use cep_store::models::ingest::ProcessingReportRow;
+use chrono::NaiveDateTime;
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error(transparent)]
+    Store(#[from] cep_store::StoreError),
+    #[error(transparent)]
+    Billing(#[from] cep_billing::BillingError),
+}
+
+/// Everything the documents of one cut-off read.
+#[derive(Debug)]
+pub struct Context {
+    pub cutoff: NaiveDateTime,
+    pub rules: BillingRules,
+    /// The latest run of each period with a cut-off at or before this one, newest first.
+    pub runs: Vec<IndicatorRun>,
+    values: HashMap<i64, Vec<IndicatorValueRow>>,
+    pub states: Vec<(Dossier, IndicatorFiche)>,
+    pub units: Vec<Unit>,
+    pub orders: Vec<PurchaseOrder>,
+    pub reports: Vec<ProcessingReportRow>,
+    pub complaints: Vec<ComplaintState>,
+    pub cases: Vec<MediationCase>,
+    pub operators: Vec<Operator>,
+    pub statements: Vec<StoredStatement>,
+    pub answers: Vec<(String, chrono::NaiveDate, bool)>,
+}
+
+impl Context {
+    pub fn load(
+        conn: &mut DbConnection,
+        cutoff: NaiveDateTime,
+        rules: BillingRules,
+    ) -> Result<Context, ContextError> {
+        let mut runs = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in IndicatorRun::all(conn)? {
+            if r.cutoff <= cutoff && seen.insert(r.period.clone()) {
+                runs.push(r);
+            }
+        }
+        let mut values = HashMap::new();
+        for r in &runs {
+            values.insert(r.id, r.values(conn)?);
+        }
+        Ok(Context {
+            cutoff,
+            rules,
+            runs,
+            values,
+            states: IndicatorFiche::states_as_of(conn, cutoff)?,
+            units: cep_billing::units_at(conn, cutoff, rules)?,
+            orders: PurchaseOrder::all_current(conn)?,
+            reports: ProcessingReportRow::list(conn, None)?
+                .into_iter()
+                .filter(|r| r.created_at <= cutoff)
+                .collect(),
+            complaints: ComplaintState::as_of(conn, cutoff)?,
+            cases: MediationCase::all(conn)?
+                .into_iter()
+                .filter(|c| c.opened_at <= cutoff)
+                .collect(),
+            operators: Operator::all_current(conn)?,
+            statements: StoredStatement::all(conn)?,
+            answers: cep_billing::bonus::survey_answers(conn)?,
+        })
+    }
+
+    /// The run of `period` (`2025-10`, `2025-S2`) known at the cut-off.
+    pub fn run(&self, period: &str) -> Option<&IndicatorRun> {
+        self.runs.iter().find(|r| r.period == period)
+    }
+
+    /// A value of the run of `period`.
+    pub fn value(
+        &self,
+        period: &str,
+        code: &str,
+        group: &str,
+        category: &str,
+    ) -> Option<&IndicatorValueRow> {
+        let run = self.run(period)?;
+        self.values
+            .get(&run.id)?
+            .iter()
+            .find(|v| v.code == code && v.lot == group && v.category == category)
+    }
+
+    /// Every value of the run of `period` for one group.
+    pub fn values_of(&self, period: &str, group: &str) -> Vec<&IndicatorValueRow> {
+        self.run(period)
+            .and_then(|r| self.values.get(&r.id))
+            .map(|v| v.iter().filter(|x| x.lot == group).collect())
+            .unwrap_or_default()
+    }
+
+    /// The operator holding `lot` on `date`.
+    pub fn operator(&self, lot: &str, date: chrono::NaiveDate) -> Option<&Operator> {
+        self.operators
+            .iter()
+            .find(|o| o.lot == lot && o.date_debut <= date && o.date_fin.is_none_or(|f| f >= date))
+    }
+}

@@ -1,0 +1,1042 @@
+//! The documents: what each one shows, as data (French text, numbers formatted) and charts,
+//! handed to its template. One function per document type.
+
+use crate::context::Context;
+use crate::{Document, DocumentKind, charts, format};
+use cep_domain::{HalfYear, Lot, WorkUnit, YearMonth};
+use cep_store::models::indicators::IndicatorValueRow;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A table for the templates: column titles, rows of text, alignment per column (`l`/`r`).
+fn table(columns: &[&str], align: &str, rows: Vec<Vec<String>>) -> Value {
+    json!({"columns": columns, "align": align, "rows": rows})
+}
+
+/// The monthly indicators 1.1–6.8 and the half-yearly 7.1–8.7, with their French labels.
+pub const LABELS: &[(&str, &str)] = &[
+    ("1.1", "Engagements UO0 sur le bon en cours"),
+    ("1.2", "Engagements UO1 sur le bon en cours"),
+    ("1.3", "Engagements UO2.1 sur le bon en cours"),
+    ("1.4", "Engagements UO2.2 sur le bon en cours"),
+    ("2.1", "Personnes UO0 / population active"),
+    ("2.2", "Personnes UO1–UO2 / population cible CEP"),
+    ("3", "Évolution sur un an des engagements UO1–UO2"),
+    ("4.1", "Clôtures facturables UO0 / bon en cours"),
+    ("4.2", "Clôtures facturables UO1 / bon en cours"),
+    ("4.3", "Clôtures facturables UO2.1 / bon en cours"),
+    ("4.4", "Clôtures facturables UO2.2 / bon en cours"),
+    ("5.1", "Clôtures facturables UO0 / bons notifiés"),
+    ("5.2", "Clôtures facturables UO1 / bons notifiés"),
+    ("5.3", "Clôtures facturables UO2.1 / bons notifiés"),
+    ("5.4", "Clôtures facturables UO2.2 / bons notifiés"),
+    ("6.1", "UO2 clôturées avec prestation complémentaire"),
+    ("6.2", "Durée moyenne d'accompagnement UO1"),
+    ("6.3", "Durée moyenne d'accompagnement UO2.1"),
+    ("6.4", "Durée moyenne d'accompagnement UO2.2"),
+    ("6.5", "Abandons UO1 à échéance dans le mois"),
+    ("6.6", "Abandons UO2.1 à échéance dans le mois"),
+    ("6.7", "Abandons UO2.2 à échéance dans le mois"),
+    ("6.8", "Retour en accompagnement sous 3 mois"),
+    ("7.1", "Clôtures facturables UO0 par ETP"),
+    ("7.2", "Clôtures facturables UO1 par ETP"),
+    ("7.3", "Clôtures facturables UO2.1 par ETP"),
+    ("7.4", "Clôtures facturables UO2.2 par ETP"),
+    ("8.1", "Bénéficiaires satisfaits (qualité et utilité)"),
+    ("8.2", "Types de service des UO2 clôturées"),
+    ("8.3", "Contacts mystère conformes"),
+    ("8.4", "Premier rendez-vous sous 30 jours ouvrés"),
+    ("8.5", "Livrables contrôlés conformes"),
+    ("8.6", "Prestations complémentaires auto-prescrites"),
+    ("8.7", "Réclamations suivies d'une saisine du médiateur"),
+];
+
+const MONTHLY: &[&str] = &[
+    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "3", "4.1", "4.2", "4.3", "4.4", "5.1", "5.2", "5.3",
+    "5.4", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7", "6.8",
+];
+const HALF_YEARLY: &[&str] = &[
+    "7.1", "7.2", "7.3", "7.4", "8.1", "8.3", "8.4", "8.5", "8.6", "8.7",
+];
+
+fn label(code: &str) -> &'static str {
+    LABELS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, l)| *l)
+        .unwrap_or("")
+}
+
+/// A value as the committee reads it: a rate as a percentage, a mean duration in days, a count
+/// as an integer, 7.x per FTE; `—` when there is none.
+pub fn shown(code: &str, v: Option<&IndicatorValueRow>) -> String {
+    let Some(v) = v else {
+        return "—".into();
+    };
+    match code {
+        "6.5" | "6.6" | "6.7" => format::integer(v.numerator),
+        "6.2" | "6.3" | "6.4" => v
+            .value
+            .map(|x| format!("{}\u{A0}j", format::decimal(x, 1)))
+            .unwrap_or_else(|| "—".into()),
+        "7.1" | "7.2" | "7.3" | "7.4" => v
+            .value
+            .map(|x| format::decimal(x, 1))
+            .unwrap_or_else(|| "—".into()),
+        _ => v.value.map(format::percent).unwrap_or_else(|| "—".into()),
+    }
+}
+
+/// The group an indicator is read for: the lot, or its region for 2.x and 3 (none for lot 19).
+fn group(code: &str, lot: Lot) -> Option<String> {
+    if (code.starts_with("2.") || code == "3") && lot.is_backup() {
+        None
+    } else {
+        Some(lot.to_string())
+    }
+}
+
+fn not_billable_label(code: &str) -> &'static str {
+    match code {
+        "INELIGIBLE" => "statut non éligible",
+        "ABANDONMENT" => "abandon (non facturable)",
+        "LIVRABLE_MISSING" => "livrable absent",
+        "BC_UNKNOWN" => "bon de commande inconnu",
+        "BC_MISMATCH" => "bon d'un autre lot ou d'une autre UO",
+        "BC_DUPLICATE" => "référence de consommation en double",
+        "BC_EXHAUSTED" => "bon de commande épuisé",
+        "CONCURRENT_CEP_HELD" => "CEP concurrent, en attente de revue",
+        _ => "",
+    }
+}
+
+fn header(
+    ctx: &Context,
+    title: String,
+    subtitle: String,
+    header: String,
+    run: Option<i64>,
+) -> Value {
+    json!({
+        "title": title,
+        "subtitle": subtitle,
+        "header": header,
+        "cutoff": format::cutoff(ctx.cutoff),
+        "run": run.map(|id| format!("calcul d'indicateurs n°\u{A0}{id}")),
+    })
+}
+
+/// Dossiers of `lot` engaged in each month, by work unit.
+fn engagements(ctx: &Context, lot: Option<Lot>, months: &[YearMonth]) -> Vec<(String, Vec<u64>)> {
+    let mut by_uo: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for uo in [WorkUnit::Uo0, WorkUnit::Uo1, WorkUnit::Uo21, WorkUnit::Uo22] {
+        by_uo.insert(uo.column_code(), vec![0; months.len()]);
+    }
+    for (d, f) in &ctx.states {
+        if lot.is_some_and(|l| d.lot != l.to_string()) {
+            continue;
+        }
+        let m = YearMonth::of(f.date_engagement);
+        if let (Some(i), Some(v)) = (
+            months.iter().position(|x| *x == m),
+            by_uo.get_mut(d.uo.as_str()),
+        ) {
+            v[i] += 1;
+        }
+    }
+    by_uo
+        .into_iter()
+        .map(|(code, v)| {
+            let name = WorkUnit::from_column_code(code)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| code.to_owned());
+            (name, v)
+        })
+        .collect()
+}
+
+fn months_back(month: YearMonth, n: i32) -> Vec<YearMonth> {
+    (0..n).rev().map(|k| month.plus(-k)).collect()
+}
+
+/// Order consumption of a lot at the cut-off: the table rows and one chart per order used.
+fn orders_section(
+    ctx: &Context,
+    lot: Lot,
+    charts_out: &mut BTreeMap<String, String>,
+) -> Result<(Value, Vec<Value>), charts::ChartError> {
+    let today = cep_domain::paris::date_of(ctx.cutoff);
+    let consumption = cep_billing::consumption(&ctx.orders, &ctx.units, today);
+    let mut rows = Vec::new();
+    let mut figures = Vec::new();
+    for o in consumption.iter().filter(|o| o.lot == lot.to_string()) {
+        let order = ctx.orders.iter().find(|x| x.reference == o.reference);
+        let share = if o.quantity > 0 {
+            f64::from(o.consumed) / f64::from(o.quantity)
+        } else {
+            0.0
+        };
+        rows.push(vec![
+            o.reference.clone(),
+            o.uo.clone(),
+            format::integer(i64::from(o.quantity)),
+            format::integer(i64::from(o.consumed)),
+            format::integer(i64::from(o.remaining)),
+            format::percent(share),
+            o.alert.map(|a| format!("{a}\u{A0}%")).unwrap_or_default(),
+            match (o.projected_exhaustion, order) {
+                (Some(p), Some(x)) if p > x.date_fin => "après la fin du bon".into(),
+                (Some(p), _) => format::date(p),
+                (None, _) => String::new(),
+            },
+        ]);
+        if let Some(order) = order
+            && o.consumed > 0
+            && figures.len() < 4
+        {
+            let mut dates: Vec<chrono::NaiveDate> = ctx
+                .units
+                .iter()
+                .filter(|u| u.verdict.consumes.map(|r| r.to_string()) == Some(o.reference.clone()))
+                .map(|u| u.closure.date)
+                .collect();
+            dates.sort();
+            let mut cumulative: Vec<(chrono::NaiveDate, u32)> = Vec::new();
+            for (i, d) in dates.iter().enumerate() {
+                match cumulative.last_mut() {
+                    Some((last, n)) if last == d => *n = i as u32 + 1,
+                    _ => cumulative.push((*d, i as u32 + 1)),
+                }
+            }
+            let name = format!("bc{}", figures.len());
+            charts_out.insert(
+                name.clone(),
+                charts::consumption(
+                    order.date_debut,
+                    order.date_fin,
+                    today,
+                    o.quantity,
+                    &cumulative,
+                    o.projected_exhaustion,
+                )?,
+            );
+            figures.push(json!({"name": name, "caption": format!("Consommation du bon {} au regard de sa quantité", o.reference)}));
+        }
+    }
+    Ok((
+        table(
+            &[
+                "Bon de commande",
+                "UO",
+                "Quantité",
+                "Consommées",
+                "Reste",
+                "Part",
+                "Alerte",
+                "Épuisement projeté",
+            ],
+            "llrrrrrl",
+            rows,
+        ),
+        figures,
+    ))
+}
+
+/// The date a processing report is about: the date in the file's name
+/// (`CEP_L08_DOSSIERS_20250328_01.csv`), else its reception day.
+fn file_date(r: &cep_store::models::ingest::ProcessingReportRow) -> chrono::NaiveDate {
+    r.file_name
+        .split(['_', '.'])
+        .find(|t| t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y%m%d").ok())
+        .unwrap_or_else(|| cep_domain::paris::date_of(r.created_at))
+}
+
+/// The monthly follow-up report of one lot (*comité de suivi mensuel*).
+pub fn monthly(ctx: &Context, lot: Lot, month: YearMonth) -> Result<Document, charts::ChartError> {
+    let period = month.to_string();
+    let run = ctx.run(&period).map(|r| r.id);
+    let l = lot.to_string();
+    let operator = ctx
+        .operator(&l, month.last_day())
+        .map(|o| o.nom.clone())
+        .unwrap_or_else(|| "titulaire non enregistré".into());
+    let mut charts_out = BTreeMap::new();
+
+    // Activity of the month.
+    let engaged = ctx
+        .states
+        .iter()
+        .filter(|(d, f)| d.lot == l && month.contains(f.date_engagement))
+        .count();
+    let closed: Vec<&cep_billing::Unit> = ctx
+        .units
+        .iter()
+        .filter(|u| u.lot == lot && month.contains(u.closure.date))
+        .collect();
+    let billable = closed.iter().filter(|u| u.verdict.billable()).count();
+
+    let months = months_back(month, 13);
+    charts_out.insert(
+        "engagements".into(),
+        charts::engagements_by_uo(&months, &engagements(ctx, Some(lot), &months))?,
+    );
+    let (orders, consumption_charts) = orders_section(ctx, lot, &mut charts_out)?;
+
+    // Indicators: the month, the two before, the same month a year earlier.
+    let periods = [month, month.plus(-1), month.plus(-2), month.plus(-12)];
+    let indicators: Vec<Vec<String>> = MONTHLY
+        .iter()
+        .filter_map(|code| {
+            let g = group(code, lot)?;
+            let mut row = vec![(*code).to_owned(), label(code).to_owned()];
+            row.extend(
+                periods
+                    .iter()
+                    .map(|p| shown(code, ctx.value(&p.to_string(), code, &g, ""))),
+            );
+            Some(row)
+        })
+        .collect();
+    let titles: Vec<String> = periods.iter().map(|p| format::month_short(*p)).collect();
+    let columns = [
+        "Code",
+        "Indicateur",
+        &titles[0],
+        &titles[1],
+        &titles[2],
+        &titles[3],
+    ];
+
+    // Non-billable units closed in the month and since the start of the year, by reason.
+    let mut reasons: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for u in ctx.units.iter().filter(|u| u.lot == lot) {
+        let Some(r) = u.verdict.reason() else {
+            continue;
+        };
+        let in_year = chrono::Datelike::year(&u.closure.date) == month.year()
+            && u.closure.date <= month.last_day();
+        let e = reasons.entry(r.code()).or_default();
+        e.0 += i64::from(month.contains(u.closure.date));
+        e.1 += i64::from(in_year);
+    }
+    let not_billable: Vec<Vec<String>> = reasons
+        .iter()
+        .filter(|(_, (m, y))| *m > 0 || *y > 0)
+        .map(|(code, (m, y))| {
+            vec![
+                (*code).to_owned(),
+                not_billable_label(code).to_owned(),
+                format::integer(*m),
+                format::integer(*y),
+            ]
+        })
+        .collect();
+
+    // Anomalies of the files received in the month.
+    let mut anomalies: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let (mut files, mut lines, mut quarantined) = (0i64, 0i64, 0i64);
+    for r in ctx
+        .reports
+        .iter()
+        .filter(|r| r.lot.as_deref() == Some(l.as_str()) && month.contains(file_date(r)))
+    {
+        files += 1;
+        let report: Value = serde_json::from_str(&r.report_json).unwrap_or(Value::Null);
+        lines += report["lines"].as_i64().unwrap_or(0);
+        quarantined += report["quarantined"].as_i64().unwrap_or(0);
+        for a in report["anomalies"].as_array().into_iter().flatten() {
+            let key = (
+                a["code"].as_str().unwrap_or("").to_owned(),
+                if a["severity"] == "blocking" {
+                    "bloquante"
+                } else {
+                    "avertissement"
+                }
+                .to_owned(),
+            );
+            *anomalies.entry(key).or_default() += 1;
+        }
+    }
+    let anomaly_rows: Vec<Vec<String>> = anomalies
+        .iter()
+        .map(|((code, sev), n)| vec![code.clone(), sev.clone(), format::integer(*n)])
+        .collect();
+
+    // Complaints received in the month, and the médiateur's cases.
+    let complaints: Vec<_> = ctx
+        .complaints
+        .iter()
+        .filter(|c| c.lot == l && month.contains(c.date_reception))
+        .collect();
+    let case_of = |c: &cep_store::models::indicators::ComplaintState| {
+        ctx.cases.iter().find(|k| {
+            k.lot == c.lot
+                && (k.numero_dossier.is_some() && k.numero_dossier == c.numero_dossier
+                    || k.identifiant_beneficiaire.as_deref()
+                        == Some(c.identifiant_beneficiaire.as_str()))
+                && cep_domain::paris::date_of(k.opened_at) >= c.date_reception
+        })
+    };
+    let complaint_rows: Vec<Vec<String>> = complaints
+        .iter()
+        .map(|c| {
+            let case = case_of(c);
+            vec![
+                c.identifiant_reclamation.clone(),
+                format::date(c.date_reception),
+                case.map(|k| format::date(cep_domain::paris::date_of(k.opened_at)))
+                    .unwrap_or_else(|| "—".into()),
+                case.map(|k| {
+                    let days =
+                        (cep_domain::paris::date_of(k.opened_at) - c.date_reception).num_days();
+                    format!("{}\u{A0}j", format::integer(days))
+                })
+                .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let cases_opened = ctx
+        .cases
+        .iter()
+        .filter(|k| k.lot == l && month.contains(cep_domain::paris::date_of(k.opened_at)))
+        .count();
+    let cases_open = ctx
+        .cases
+        .iter()
+        .filter(|k| k.lot == l && k.closed_at.is_none_or(|t| t > ctx.cutoff))
+        .count();
+
+    let mut data = header(
+        ctx,
+        format!("Comité de suivi mensuel — lot {l}"),
+        format!("{} · {operator} · {}", lot.label(), format::month(month)),
+        format!("Lot {l} — {}", format::month(month)),
+        run,
+    );
+    data["month"] = json!(format::month(month));
+    data["activity"] = json!({
+        "engaged": format::integer(engaged as i64),
+        "closed": format::integer(closed.len() as i64),
+        "billable": format::integer(billable as i64),
+    });
+    data["orders"] = orders;
+    data["consumption_charts"] = json!(consumption_charts);
+    data["indicators"] = table(&columns, "llrrrr", indicators);
+    data["not_billable"] = table(
+        &["Motif", "Libellé", "Dans le mois", "Depuis janvier"],
+        "llrr",
+        not_billable,
+    );
+    data["files"] = json!({
+        "files": format::integer(files), "lines": format::integer(lines),
+        "quarantined": format::integer(quarantined),
+    });
+    data["anomalies"] = table(&["Code", "Gravité", "Lignes"], "llr", anomaly_rows);
+    data["complaints"] = table(
+        &["Réclamation", "Reçue le", "Saisine le", "Délai"],
+        "llll",
+        complaint_rows,
+    );
+    data["mediation"] = json!({
+        "opened": format::integer(cases_opened as i64),
+        "open": format::integer(cases_open as i64),
+    });
+    Ok(Document {
+        kind: DocumentKind::MonthlyFollowUp,
+        lot: Some(l.clone()),
+        period,
+        file_name: format!("comite-suivi_L{l}_{month}.pdf"),
+        data,
+        charts: charts_out,
+    })
+}
+
+/// The monthly national summary: the 19 lots side by side.
+pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::ChartError> {
+    let period = month.to_string();
+    let run = ctx.run(&period).map(|r| r.id);
+    let codes = ["1.2", "4.2", "6.1", "6.2", "6.8"];
+    let mut rows = Vec::new();
+    let mut compared = Vec::new();
+    for lot in Lot::all() {
+        let l = lot.to_string();
+        let engaged = ctx
+            .states
+            .iter()
+            .filter(|(d, f)| d.lot == l && month.contains(f.date_engagement))
+            .count();
+        let billable = ctx
+            .units
+            .iter()
+            .filter(|u| u.lot == lot && month.contains(u.closure.date) && u.verdict.billable())
+            .count();
+        let mut row = vec![
+            l.clone(),
+            format::integer(engaged as i64),
+            format::integer(billable as i64),
+        ];
+        row.extend(
+            codes
+                .iter()
+                .map(|c| shown(c, ctx.value(&period, c, &l, ""))),
+        );
+        rows.push(row);
+        if let Some(v) = ctx.value(&period, "4.2", &l, "").and_then(|v| v.value) {
+            compared.push((l, v, None));
+        }
+    }
+    let mut national_row = vec![
+        "National".to_owned(),
+        format::integer(
+            ctx.states
+                .iter()
+                .filter(|(_, f)| month.contains(f.date_engagement))
+                .count() as i64,
+        ),
+        format::integer(
+            ctx.units
+                .iter()
+                .filter(|u| month.contains(u.closure.date) && u.verdict.billable())
+                .count() as i64,
+        ),
+    ];
+    national_row.extend(
+        codes
+            .iter()
+            .map(|c| shown(c, ctx.value(&period, c, "national", ""))),
+    );
+    rows.push(national_row);
+    let mut charts_out = BTreeMap::new();
+    let months = months_back(month, 13);
+    charts_out.insert(
+        "engagements".into(),
+        charts::engagements_by_uo(&months, &engagements(ctx, None, &months))?,
+    );
+    charts_out.insert(
+        "lots".into(),
+        charts::lots_compared(
+            "Clôtures facturables UO1 au regard du bon en cours (4.2)",
+            &compared,
+        )?,
+    );
+    let mut data = header(
+        ctx,
+        "Synthèse nationale mensuelle".into(),
+        format!("Les 19 lots du CEP · {}", format::month(month)),
+        format!("National — {}", format::month(month)),
+        run,
+    );
+    data["month"] = json!(format::month(month));
+    data["lots"] = table(
+        &[
+            "Lot",
+            "Engagés",
+            "Clôtures fact.",
+            "1.2",
+            "4.2",
+            "6.1",
+            "6.2",
+            "6.8",
+        ],
+        "lrrrrrrr",
+        rows,
+    );
+    data["legend"] = json!(
+        codes
+            .iter()
+            .map(|c| json!({"code": c, "label": label(c)}))
+            .collect::<Vec<_>>()
+    );
+    Ok(Document {
+        kind: DocumentKind::NationalSummary,
+        lot: None,
+        period,
+        file_name: format!("synthese-nationale_{month}.pdf"),
+        data,
+        charts: charts_out,
+    })
+}
+
+/// Wilson interval at 95 % for k of n (indicators point 14).
+fn wilson(k: i64, n: f64) -> Option<(f64, f64)> {
+    if n <= 0.0 {
+        return None;
+    }
+    let z = cep_billing::bonus::Z95;
+    let p = k as f64 / n;
+    let d = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / d;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
+/// The half-yearly quality review of one lot: 7.x and 8.x, and the quality bonus.
+pub fn quality(
+    ctx: &Context,
+    lot: Lot,
+    half: HalfYear,
+    scheme: &cep_billing::bonus::BonusScheme,
+) -> Result<Document, charts::ChartError> {
+    let period = half.to_string();
+    let l = lot.to_string();
+    let run = ctx.run(&period).map(|r| r.id);
+    let rows: Vec<Vec<String>> = HALF_YEARLY
+        .iter()
+        .map(|code| {
+            let v = ctx.value(&period, code, &l, "");
+            vec![
+                (*code).to_owned(),
+                label(code).to_owned(),
+                v.map(|v| format::integer(v.numerator))
+                    .unwrap_or_else(|| "—".into()),
+                v.and_then(|v| v.denominator)
+                    .map(|d| format::decimal(d, if code.starts_with('7') { 1 } else { 0 }))
+                    .unwrap_or_else(|| "—".into()),
+                shown(code, v),
+                shown(code, ctx.value(&period, code, "national", "")),
+            ]
+        })
+        .collect();
+    let services: Vec<Vec<String>> = ctx
+        .values_of(&period, &l)
+        .into_iter()
+        .filter(|v| v.code == "8.2")
+        .map(|v| {
+            vec![
+                v.category.clone(),
+                format::integer(v.numerator),
+                shown("8.2", Some(v)),
+            ]
+        })
+        .collect();
+
+    // Delays of 8.4: UO1/UO2.1 dossiers of the lot whose first interaction is in the half.
+    let mut delays = Vec::new();
+    for (d, f) in ctx.states.iter().filter(|(d, _)| d.lot == l) {
+        if d.uo != WorkUnit::Uo1.column_code() && d.uo != WorkUnit::Uo21.column_code() {
+            continue;
+        }
+        let first = f
+            .dates_interactions
+            .as_deref()
+            .and_then(cep_domain::first_interaction);
+        if !first.is_some_and(|x| half.contains(x)) {
+            continue;
+        }
+        let region = if lot.is_backup() {
+            Lot::parse(&d.region_lot).unwrap_or(lot)
+        } else {
+            lot
+        };
+        if let Some(days) = cep_domain::rdv_delay(
+            region,
+            f.adresse_code_postal.as_deref(),
+            f.date_demande_rdv,
+            first,
+        ) {
+            delays.push(days.max(0) as u32);
+        }
+    }
+    let mut charts_out = BTreeMap::new();
+    charts_out.insert("delays".into(), charts::delays(&delays, 30)?);
+    let satisfaction: Vec<charts::LotBar> = Lot::all()
+        .filter_map(|x| {
+            let v = ctx.value(&period, "8.1", &x.to_string(), "")?;
+            let n = v.denominator?;
+            Some((x.to_string(), v.value?, wilson(v.numerator, n)))
+        })
+        .collect();
+    charts_out.insert(
+        "satisfaction".into(),
+        charts::lots_compared(
+            "Bénéficiaires satisfaits (8.1), intervalle de confiance à 95 %",
+            &satisfaction,
+        )?,
+    );
+
+    let bonus = cep_billing::bonus::bonuses_at_order_prices(
+        scheme,
+        half,
+        &ctx.answers,
+        &ctx.units,
+        &ctx.orders,
+    )
+    .into_iter()
+    .find(|b| b.lot == l);
+    let bonus = bonus.map(|b| {
+        json!({
+            "scheme": b.scheme_version,
+            "answers": format::integer(b.answers as i64),
+            "satisfied": format::integer(b.satisfied as i64),
+            "rate": b.rate.map(format::percent).unwrap_or_else(|| "—".into()),
+            "wilson": b.wilson_lower.map(format::percent).unwrap_or_else(|| "—".into()),
+            "tier": b.tier.map(|t| format!("{} dès {}", format::percent(f64::from(t.bonus_bp) / 10_000.0), format::percent(f64::from(t.min_rate_bp) / 10_000.0))).unwrap_or_else(|| "aucun palier atteint".into()),
+            "base": format::euros(b.base_ht_cents),
+            "amount": format::euros(b.bonus_ht_cents),
+            "note": b.note,
+        })
+    });
+    let operator = ctx
+        .operator(&l, half.last_day())
+        .map(|o| o.nom.clone())
+        .unwrap_or_else(|| "titulaire non enregistré".into());
+    let mut data = header(
+        ctx,
+        format!("Revue qualité semestrielle — lot {l}"),
+        format!("{} · {operator} · {}", lot.label(), half_label(half)),
+        format!("Lot {l} — {}", half_label(half)),
+        run,
+    );
+    data["half"] = json!(half_label(half));
+    data["indicators"] = table(
+        &[
+            "Code",
+            "Indicateur",
+            "Numérateur",
+            "Dénominateur",
+            "Lot",
+            "National",
+        ],
+        "llrrrr",
+        rows,
+    );
+    data["services"] = table(&["Type de service", "Dossiers", "Part"], "lrr", services);
+    data["delays"] = json!({
+        "count": format::integer(delays.len() as i64),
+        "within": format::integer(delays.iter().filter(|d| **d <= 30).count() as i64),
+    });
+    data["bonus"] = bonus.unwrap_or(Value::Null);
+    Ok(Document {
+        kind: DocumentKind::QualityReview,
+        lot: Some(l.clone()),
+        period,
+        file_name: format!("revue-qualite_L{l}_{half}.pdf"),
+        data,
+        charts: charts_out,
+    })
+}
+
+fn half_label(h: HalfYear) -> String {
+    format!(
+        "{} semestre {}",
+        if h.half() == 1 { "1er" } else { "2d" },
+        h.year()
+    )
+}
+
+/// Statements issued for a lot's orders in `year` (the latest issue of each number).
+fn statements_of(ctx: &Context, lot: Option<&str>, year: i32) -> Vec<Value> {
+    let mut latest: BTreeMap<&str, &cep_store::models::buyer::StoredStatement> = BTreeMap::new();
+    for s in &ctx.statements {
+        if s.cutoff > ctx.cutoff {
+            continue;
+        }
+        let e = latest.entry(s.number.as_str()).or_insert(s);
+        if s.cutoff > e.cutoff {
+            *e = s;
+        }
+    }
+    latest
+        .values()
+        .filter_map(|s| serde_json::from_str::<Value>(&s.body_json).ok())
+        .filter(|b| {
+            let reference = b["order_reference"].as_str().unwrap_or("");
+            b["quarter"]
+                .as_str()
+                .is_some_and(|q| q.starts_with(&year.to_string()))
+                && lot.is_none_or(|l| reference.contains(&format!("-Lot{l}-")))
+        })
+        .collect()
+}
+
+/// The yearly steering-committee file of one lot (*comité de pilotage*).
+pub fn steering(ctx: &Context, lot: Lot, year: i32) -> Result<Document, charts::ChartError> {
+    let l = lot.to_string();
+    let months: Vec<YearMonth> = (1..=12).filter_map(|m| YearMonth::new(year, m)).collect();
+    let mut charts_out = BTreeMap::new();
+    charts_out.insert(
+        "engagements".into(),
+        charts::engagements_by_uo(&months, &engagements(ctx, Some(lot), &months))?,
+    );
+    let codes = ["1.2", "1.3", "4.2", "4.3", "6.1", "6.2", "6.8"];
+    let mut columns = vec!["Mois".to_owned()];
+    columns.extend(codes.iter().map(|c| (*c).to_owned()));
+    let rows: Vec<Vec<String>> = months
+        .iter()
+        .filter(|m| ctx.run(&m.to_string()).is_some())
+        .map(|m| {
+            let mut row = vec![format::month(*m)];
+            row.extend(
+                codes
+                    .iter()
+                    .map(|c| shown(c, ctx.value(&m.to_string(), c, &l, ""))),
+            );
+            row
+        })
+        .collect();
+    let halves: Vec<Vec<String>> = HALF_YEARLY
+        .iter()
+        .map(|code| {
+            let mut row = vec![(*code).to_owned(), label(code).to_owned()];
+            for h in [1, 2] {
+                let p = HalfYear::new(year, h)
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                row.push(shown(code, ctx.value(&p, code, &l, "")));
+            }
+            row
+        })
+        .collect();
+    let statements = statements_of(ctx, Some(&l), year);
+    let total: i64 = statements
+        .iter()
+        .map(|s| s["amount_ttc_cents"].as_i64().unwrap_or(0))
+        .sum();
+    let statement_rows: Vec<Vec<String>> = statements
+        .iter()
+        .map(|s| {
+            vec![
+                s["number"].as_str().unwrap_or("").to_owned(),
+                s["quarter"].as_str().unwrap_or("").to_owned(),
+                format::integer(s["quantity"].as_i64().unwrap_or(0)),
+                format::euros(s["amount_ht_cents"].as_i64().unwrap_or(0)),
+                format::euros(s["amount_ttc_cents"].as_i64().unwrap_or(0)),
+            ]
+        })
+        .collect();
+    // Progress plan: the monthly indicators that went down against the same month a year
+    // earlier, at the last month with a run.
+    let last = months
+        .iter()
+        .rev()
+        .find(|m| ctx.run(&m.to_string()).is_some());
+    let progress: Vec<Vec<String>> = last
+        .map(|m| {
+            MONTHLY
+                .iter()
+                .filter_map(|code| {
+                    let g = group(code, lot)?;
+                    let now = ctx.value(&m.to_string(), code, &g, "")?.value?;
+                    let before = ctx.value(&m.plus(-12).to_string(), code, &g, "")?.value?;
+                    (now < before).then(|| {
+                        vec![
+                            (*code).to_owned(),
+                            label(code).to_owned(),
+                            shown(code, ctx.value(&m.plus(-12).to_string(), code, &g, "")),
+                            shown(code, ctx.value(&m.to_string(), code, &g, "")),
+                        ]
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let operator = ctx
+        .operator(&l, months.last().map(|m| m.last_day()).unwrap_or_default())
+        .map(|o| o.nom.clone())
+        .unwrap_or_else(|| "titulaire non enregistré".into());
+    let mut data = header(
+        ctx,
+        format!("Comité de pilotage annuel — lot {l}"),
+        format!("{} · {operator} · année {year}", lot.label()),
+        format!("Lot {l} — {year}"),
+        None,
+    );
+    data["year"] = json!(year);
+    data["monthly"] = table(
+        &columns.iter().map(String::as_str).collect::<Vec<_>>(),
+        "lrrrrrrr",
+        rows,
+    );
+    data["legend"] = json!(
+        codes
+            .iter()
+            .map(|c| json!({"code": c, "label": label(c)}))
+            .collect::<Vec<_>>()
+    );
+    data["halves"] = table(&["Code", "Indicateur", "S1", "S2"], "llrr", halves);
+    data["statements"] = table(
+        &["Relevé", "Trimestre", "Unités", "Montant HT", "Montant TTC"],
+        "llrrr",
+        statement_rows,
+    );
+    data["billed_ttc"] = json!(format::euros(total));
+    data["progress"] = table(
+        &["Code", "Indicateur", "Un an avant", "Dernier mois"],
+        "llrr",
+        progress,
+    );
+    Ok(Document {
+        kind: DocumentKind::SteeringCommittee,
+        lot: Some(l.clone()),
+        period: year.to_string(),
+        file_name: format!("comite-pilotage_L{l}_{year}.pdf"),
+        data,
+        charts: charts_out,
+    })
+}
+
+/// The yearly regulation-committee file of all operators (*comité de régulation*).
+pub fn regulation(ctx: &Context, year: i32) -> Result<Document, charts::ChartError> {
+    let mut rows = Vec::new();
+    let mut satisfaction = Vec::new();
+    let s1 = HalfYear::new(year, 1)
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let s2 = HalfYear::new(year, 2)
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    for lot in Lot::all() {
+        let l = lot.to_string();
+        let engaged = ctx
+            .states
+            .iter()
+            .filter(|(d, f)| d.lot == l && chrono::Datelike::year(&f.date_engagement) == year)
+            .count();
+        let billable = ctx
+            .units
+            .iter()
+            .filter(|u| {
+                u.lot == lot
+                    && chrono::Datelike::year(&u.closure.date) == year
+                    && u.verdict.billable()
+            })
+            .count();
+        let billed: i64 = statements_of(ctx, Some(&l), year)
+            .iter()
+            .map(|s| s["amount_ttc_cents"].as_i64().unwrap_or(0))
+            .sum();
+        rows.push(vec![
+            l.clone(),
+            format::integer(engaged as i64),
+            format::integer(billable as i64),
+            format::euros(billed),
+            shown("8.1", ctx.value(&s1, "8.1", &l, "")),
+            shown("8.1", ctx.value(&s2, "8.1", &l, "")),
+        ]);
+        let latest = ctx
+            .value(&s2, "8.1", &l, "")
+            .or_else(|| ctx.value(&s1, "8.1", &l, ""));
+        if let Some(v) = latest
+            && let (Some(x), Some(n)) = (v.value, v.denominator)
+        {
+            satisfaction.push((l, x, wilson(v.numerator, n)));
+        }
+    }
+    let mut charts_out = BTreeMap::new();
+    charts_out.insert(
+        "satisfaction".into(),
+        charts::lots_compared(
+            "Bénéficiaires satisfaits (8.1, dernier semestre calculé)",
+            &satisfaction,
+        )?,
+    );
+    let months: Vec<YearMonth> = (1..=12).filter_map(|m| YearMonth::new(year, m)).collect();
+    charts_out.insert(
+        "engagements".into(),
+        charts::engagements_by_uo(&months, &engagements(ctx, None, &months))?,
+    );
+    let total: i64 = statements_of(ctx, None, year)
+        .iter()
+        .map(|s| s["amount_ttc_cents"].as_i64().unwrap_or(0))
+        .sum();
+    let mut data = header(
+        ctx,
+        "Comité de régulation annuel".into(),
+        format!("Les 19 lots du CEP · année {year}"),
+        format!("Tous lots — {year}"),
+        None,
+    );
+    data["year"] = json!(year);
+    data["lots"] = table(
+        &[
+            "Lot",
+            "Engagés",
+            "Clôtures fact.",
+            "Facturé TTC",
+            "8.1 S1",
+            "8.1 S2",
+        ],
+        "lrrrrr",
+        rows,
+    );
+    data["billed_ttc"] = json!(format::euros(total));
+    Ok(Document {
+        kind: DocumentKind::RegulationCommittee,
+        lot: None,
+        period: year.to_string(),
+        file_name: format!("comite-regulation_{year}.pdf"),
+        data,
+        charts: charts_out,
+    })
+}
+
+/// A consumption statement (*relevé de consommation*) as issued, from its stored body.
+pub fn statement(stored: &cep_store::models::buyer::StoredStatement) -> Document {
+    let b: Value = serde_json::from_str(&stored.body_json).unwrap_or(Value::Null);
+    let lines: Vec<Vec<String>> = b["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            let d = |k: &str| {
+                l[k].as_str()
+                    .and_then(|s| s.parse::<chrono::NaiveDate>().ok())
+                    .map(format::date)
+                    .unwrap_or_default()
+            };
+            vec![
+                l["numero_dossier"].as_str().unwrap_or("").to_owned(),
+                l["reference_bc"].as_str().unwrap_or("").to_owned(),
+                l["uo"].as_str().unwrap_or("").to_owned(),
+                d("date_engagement"),
+                d("date_cloture"),
+            ]
+        })
+        .collect();
+    let cents = |k: &str| format::euros(b[k].as_i64().unwrap_or(0));
+    let number = stored.number.clone();
+    let reference = b["order_reference"].as_str().unwrap_or("").to_owned();
+    let lot = reference
+        .find("-Lot")
+        .and_then(|i| reference.get(i + 4..i + 6))
+        .map(str::to_owned);
+    let vat_bp = b["vat_rate_bp"].as_i64().unwrap_or(0);
+    let data = json!({
+        "title": "Relevé de consommation",
+        "subtitle": format!("Bon de commande {reference} · {}", b["quarter"].as_str().unwrap_or("")),
+        "header": format!("{number}"),
+        "cutoff": format::cutoff(stored.cutoff),
+        "run": Value::Null,
+        "number": number,
+        "lines": table(&["Dossier", "Référence de consommation", "UO", "Engagement", "Clôture"], "lllll", lines),
+        "quantity": format::integer(b["quantity"].as_i64().unwrap_or(0)),
+        "unit_price": cents("unit_price_ht_cents"),
+        "amount_ht": cents("amount_ht_cents"),
+        "vat_rate": format!("{}\u{A0}%", format::decimal(vat_bp as f64 / 100.0, 2)),
+        "vat": cents("vat_cents"),
+        "amount_ttc": cents("amount_ttc_cents"),
+        "ordered": format::integer(b["ordered"].as_i64().unwrap_or(0)),
+        "consumed": format::integer(b["consumed_to_date"].as_i64().unwrap_or(0)),
+        "remaining": format::integer(b["remaining"].as_i64().unwrap_or(0)),
+    });
+    Document {
+        kind: DocumentKind::Statement,
+        lot,
+        period: b["quarter"].as_str().unwrap_or("").to_owned(),
+        file_name: format!("releve_{number}.pdf"),
+        data,
+        charts: BTreeMap::new(),
+    }
+}
+
+/// Lots with any data in the context (dossiers or orders), in order.
+pub fn lots_with_data(ctx: &Context) -> Vec<Lot> {
+    let lots: BTreeSet<String> = ctx
+        .states
+        .iter()
+        .map(|(d, _)| d.lot.clone())
+        .chain(ctx.orders.iter().map(|o| o.lot.clone()))
+        .collect();
+    lots.iter().filter_map(|l| Lot::parse(l).ok()).collect()
+}
