@@ -282,10 +282,7 @@ pub type LotBar = (String, f64, Option<(f64, f64)>);
 
 /// One value per lot as horizontal bars (a rate in [0, 1]), with an optional confidence
 /// interval per lot drawn as a whisker.
-pub fn lots_compared(
-    x_desc: &str,
-    values: &[LotBar],
-) -> Result<String, ChartError> {
+pub fn lots_compared(x_desc: &str, values: &[LotBar]) -> Result<String, ChartError> {
     register_font();
     let e = err("lots compared");
     let n = values.len().max(1) as i32;
