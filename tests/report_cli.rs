@@ -19,7 +19,8 @@ fn ok(out: Output) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The PDF's text, lines joined by spaces (poppler-utils; `.ci/run` installs it).
+/// The PDF's text, every run of white space (no-break spaces included) made one plain space
+/// (poppler-utils; `.ci/run` installs it).
 fn text(pdf: &Path) -> String {
     let out = Command::new("pdftotext")
         .arg(pdf)
@@ -45,10 +46,10 @@ fn fonts_embedded(pdf: &Path) -> bool {
             .all(|l| l.split_whitespace().rev().nth(4) == Some("yes"))
 }
 
-/// `1234.5` the French way with one decimal, as the reports write percentages.
+/// A share as the reports write it, once [`text`] made every space a plain one: `84,4 %`.
 fn percent(share: f64) -> String {
     let x = format!("{:.1}", (share * 1000.0).round() / 10.0).replace('.', ",");
-    format!("{x}\u{A0}%")
+    format!("{x} %")
 }
 
 #[test]
@@ -234,16 +235,17 @@ fn every_document_type_renders_with_the_figures_of_the_other_commands() {
         .trim()
         .to_owned();
     let releve = text(&out.join("releve_EC-2025-Lot08-UO01-01-2025-T1.pdf"));
-    let ttc_digits: String = ttc
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == ',')
+    // `4968,00` in the CSV, `4 968,00 €` in the PDF.
+    let (int, cents) = ttc.split_once(',').unwrap();
+    let digits: Vec<char> = int.chars().collect();
+    let grouped: Vec<String> = digits
+        .rchunks(3)
+        .rev()
+        .map(|c| c.iter().collect())
         .collect();
-    let releve_digits: String = releve
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == ',' || *c == ' ')
-        .collect();
+    let amount = format!("Montant TTC : {},{cents} €", grouped.join(" "));
     assert!(releve.contains("Relevé de consommation"));
-    assert!(releve_digits.contains(&ttc_digits), "{ttc} in {releve}");
+    assert!(releve.contains(&amount), "{amount} in {releve}");
     let quality = text(&out.join("revue-qualite_L08_2025-S1.pdf"));
     assert!(quality.contains("Bonus qualité") && quality.contains("30 jours ouvrés"));
     let regulation = text(&out.join("comite-regulation_2025.pdf"));

@@ -482,6 +482,49 @@ diesel::table! {
 
 diesel::joinable!(indicator_values -> indicator_runs (run_id));
 
+diesel::table! {
+    documents (id) {
+        id -> BigInt,
+        kind -> Text,
+        lot -> Nullable<Text>,
+        period -> Text,
+        cutoff -> Timestamp,
+        file_name -> Text,
+        sha256 -> Text,
+        pdf -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_runs (id) {
+        id -> BigInt,
+        job -> Text,
+        period -> Text,
+        status -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> BigInt,
+        document_id -> BigInt,
+        recipient -> Text,
+        subject -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(email_outbox -> documents (document_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     operators,
     buyer_imports,
@@ -514,4 +557,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mediation_cases,
     audit_log,
     revoked_tokens,
+    documents,
+    job_runs,
+    email_outbox,
 );

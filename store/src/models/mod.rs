@@ -7,6 +7,7 @@ pub mod indicators;
 pub mod ingest;
 pub mod link;
 pub mod receipts;
+pub mod reports;
 
 use chrono::NaiveDateTime;
 

@@ -1,0 +1,3 @@
+DROP TABLE email_outbox;
+DROP TABLE job_runs;
+DROP TABLE documents;
