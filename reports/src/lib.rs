@@ -14,6 +14,8 @@ pub mod charts;
 pub mod context;
 pub mod documents;
 pub mod format;
+pub mod mail;
+pub mod publish;
 pub mod render;
 
 pub use context::Context;
