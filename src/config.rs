@@ -27,6 +27,99 @@ pub struct Settings {
     pub log: LogSettings,
     pub billing: BillingSettings,
     pub api: ApiSettings,
+    pub reports: ReportSettings,
+}
+
+/// `[reports]`: the scheduler of `cep serve` (times in Europe/Paris) and e-mail delivery
+/// (issue 9).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// Run the scheduler inside `cep serve`.
+    pub schedule: bool,
+    /// First month the scheduler produces documents for (`AAAA-MM`); earlier periods are never
+    /// caught up.
+    pub start: String,
+    /// Hour of the scheduled runs, Paris time.
+    pub hour: u32,
+    /// Day of the month when the previous month's indicators and documents are made.
+    pub monthly_day: u32,
+    /// Day of the month after a quarter when its statements are issued.
+    pub quarterly_day: u32,
+    /// Day of January and July when the previous half-year's quality reviews are made.
+    pub half_yearly_day: u32,
+    /// Hour of the daily inbox sweep, Paris time.
+    pub sweep_hour: u32,
+    /// The SMTP server (none: documents are stored, not mailed).
+    pub smtp: Option<SmtpConfig>,
+    /// Who receives which documents.
+    pub recipients: Vec<cep_reports::publish::Recipients>,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            schedule: true,
+            start: "2025-01".into(),
+            hour: 6,
+            monthly_day: 5,
+            quarterly_day: 10,
+            half_yearly_day: 15,
+            sweep_hour: 2,
+            smtp: None,
+            recipients: vec![],
+        }
+    }
+}
+
+/// `[reports.smtp]`. The password may come from `CEP_SMTP_PASSWORD`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `starttls` (default), `tls` (implicit) or `none` (a relay on the same host only).
+    #[serde(default)]
+    pub security: cep_reports::mail::Security,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    pub from: String,
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_seconds: u64,
+}
+
+impl ReportSettings {
+    /// `start` as a month.
+    pub fn start_month(&self) -> Result<cep_domain::YearMonth> {
+        self.start
+            .parse()
+            .map_err(|e| anyhow::anyhow!("[reports] start = {:?}: {e}", self.start))
+    }
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_timeout() -> u64 {
+    30
+}
+
+impl SmtpConfig {
+    pub fn settings(&self) -> cep_reports::mail::SmtpSettings {
+        cep_reports::mail::SmtpSettings {
+            host: self.host.clone(),
+            port: self.port,
+            security: self.security,
+            username: self.username.clone(),
+            password: self.password.clone(),
+            from: self.from.clone(),
+            timeout_seconds: self.timeout_seconds,
+        }
+    }
 }
 
 /// `[api]`: `cep serve` (issue 8). The JWT secret has no default: `CEP_API_JWT_SECRET` or
@@ -194,6 +287,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             billing: BillingSettings::default(),
             api: ApiSettings::default(),
+            reports: ReportSettings::default(),
         }
     }
 }
@@ -266,6 +360,12 @@ impl Settings {
             settings.api.jwt_secret = v;
             sources.env.push("CEP_API_JWT_SECRET");
         }
+        if let Some(v) = env("CEP_SMTP_PASSWORD")
+            && let Some(smtp) = settings.reports.smtp.as_mut()
+        {
+            smtp.password = v;
+            sources.env.push("CEP_SMTP_PASSWORD");
+        }
         if let Some(v) = env("CEP_API_BIND") {
             settings.api.bind = v;
             sources.env.push("CEP_API_BIND");
@@ -323,7 +423,7 @@ impl Settings {
             tiers.join(", "),
             b.bonus.base_work_units
         ) + &format!(
-            "\n[api]\nbind = {:?}\nissuer = {:?}\naudience = {:?}\njwt_secret = {:?}\ntoken_ttl_seconds = {}\nmax_body_bytes = {}\nmax_failed_logins = {}\nlockout_minutes = {}\noidc_jwks_url = {:?}\noidc_issuer = {:?}\noidc_audience = {:?}\n",
+            "\n[api]\nbind = {:?}\nissuer = {:?}\naudience = {:?}\njwt_secret = {:?}\ntoken_ttl_seconds = {}\nmax_body_bytes = {}\nmax_failed_logins = {}\nlockout_minutes = {}\noidc_jwks_url = {:?}\noidc_issuer = {:?}\noidc_audience = {:?}\nrate_limit_per_second = {}\nrate_limit_burst = {}\ncache_seconds = {}\n",
             self.api.bind,
             self.api.issuer,
             self.api.audience,
@@ -339,7 +439,39 @@ impl Settings {
             self.api.oidc_jwks_url,
             self.api.oidc_issuer,
             self.api.oidc_audience,
-        )
+            self.api.rate_limit_per_second,
+            self.api.rate_limit_burst,
+            self.api.cache_seconds,
+        ) + &{
+            let r = &self.reports;
+            format!(
+                "\n[reports]\nschedule = {}\nstart = \"{}\"\nhour = {}\nmonthly_day = {}\nquarterly_day = {}\nhalf_yearly_day = {}\nsweep_hour = {}\nrecipients = {} rule(s)\n{}",
+                r.schedule,
+                r.start,
+                r.hour,
+                r.monthly_day,
+                r.quarterly_day,
+                r.half_yearly_day,
+                r.sweep_hour,
+                r.recipients.len(),
+                match &r.smtp {
+                    None => "smtp = (none: documents are stored, not mailed)\n".to_owned(),
+                    Some(m) => format!(
+                        "\n[reports.smtp]\nhost = {:?}\nport = {}\nsecurity = {:?}\nusername = {:?}\npassword = {}\nfrom = {:?}\n",
+                        m.host,
+                        m.port,
+                        m.security,
+                        m.username,
+                        if m.password.is_empty() {
+                            "(not set)"
+                        } else {
+                            "(set, masked)"
+                        },
+                        m.from
+                    ),
+                }
+            )
+        }
     }
 
     /// The API's state from these settings.

@@ -11,6 +11,7 @@ mod ingest_cmd;
 mod link_cmd;
 mod order_cmd;
 mod report_cmd;
+mod scheduler;
 mod serve_cmd;
 
 use anyhow::{Context, Result};
@@ -56,6 +57,9 @@ enum Command {
     /// Committee documents as PDF: --month (follow-up per lot, national summary), --half
     /// (quality reviews), --year (steering and regulation files), --quarter (statements).
     Report(report_cmd::ReportArgs),
+    /// The scheduler by hand: `tick` runs the jobs due now (or at --at), `status` lists the runs.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Serve the REST API (buyer analysts, operators, the médiateur, administrators).
     Serve {
         /// Address to listen on (default: [api] bind, 127.0.0.1:8080).
@@ -114,6 +118,18 @@ enum Command {
 enum AuditCommand {
     /// Check that no entry was edited or deleted (exit status 1 when the chain is broken).
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleCommand {
+    /// Run every job due now and not done yet, then send the due e-mails.
+    Tick {
+        /// Act as if it were this time (RFC 3339), e.g. to catch up a period by hand.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
+    /// The job runs recorded.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +220,34 @@ fn run(cli: Cli) -> Result<()> {
         Command::Audit(AuditCommand::Verify) => serve_cmd::audit_verify(&open_store(&settings)?),
         Command::Compute(a) => compute_cmd::run(&open_store(&settings)?, &a, &settings.billing),
         Command::Report(a) => report_cmd::run(&open_store(&settings)?, &a, &settings.billing),
+        Command::Schedule(ScheduleCommand::Tick { at }) => {
+            let runner = scheduler::Runner::new(open_store(&settings)?, settings.clone())?;
+            let now = at
+                .map(|t| t.naive_utc())
+                .unwrap_or_else(cep_store::models::now_utc);
+            let log = runner.tick(now)?;
+            if log.is_empty() {
+                println!("nothing due at {now} UTC");
+            }
+            for line in log {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Schedule(ScheduleCommand::Status) => {
+            let store = open_store(&settings)?;
+            for r in cep_store::models::reports::JobRun::all(&mut *store.conn()?)? {
+                println!(
+                    "{:<12} {:<11} {:<8} started {} UTC  {}",
+                    r.job,
+                    r.period,
+                    r.status,
+                    r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                    r.detail
+                );
+            }
+            Ok(())
+        }
         Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
         Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
         Command::Bench(BenchCommand::Indicators(a)) => bench_indicators::run(&a),

@@ -11,6 +11,16 @@ use std::io::BufRead;
 /// Serves the API until SIGINT/SIGTERM.
 pub fn serve(settings: &Settings, store: Store, bind: Option<&str>) -> Result<()> {
     let bind = bind.unwrap_or(&settings.api.bind).to_owned();
+    if settings.reports.schedule {
+        crate::scheduler::spawn(store.clone(), settings.clone())?;
+        println!(
+            "scheduler on: monthly documents on day {} at {} h (Paris), statements on day {} after each quarter, quality reviews on day {} of January and July",
+            settings.reports.monthly_day,
+            settings.reports.hour,
+            settings.reports.quarterly_day,
+            settings.reports.half_yearly_day
+        );
+    }
     let state = settings.api_state(store)?;
     let listener =
         std::net::TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;

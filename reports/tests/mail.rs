@@ -27,7 +27,7 @@ fn free_port() -> u16 {
 
 /// aiosmtpd on `port`, each message written as a file under `mailbox/new/`.
 fn smtp_server(port: u16, mailbox: &Path) -> SmtpServer {
-    let child = Command::new("/usr/bin/python3")
+    let mut child = Command::new("/usr/bin/python3")
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(mailbox)
@@ -41,6 +41,8 @@ fn smtp_server(port: u16, mailbox: &Path) -> SmtpServer {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    child.kill().ok();
+    child.wait().ok();
     panic!("aiosmtpd did not start on {port}");
 }
 
