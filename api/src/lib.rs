@@ -279,6 +279,26 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/billing/bonus-scheme",
         roles: READERS,
     },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/documents",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/documents/{id}/pdf",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/emails",
+        roles: &[Admin],
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/jobs",
+        roles: &[Analyst, Admin],
+    },
 ];
 
 /// What each route does, for the OpenAPI document.
@@ -344,6 +364,14 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("GET", "/api/v1/billing/bonus-scheme") => {
             "The quality bonus scheme in force (from the configuration)"
         }
+        ("GET", "/api/v1/documents") => {
+            "Committee documents and statements as rendered (an operator: its lot's)"
+        }
+        ("GET", "/api/v1/documents/{id}/pdf") => "Download a document (PDF)",
+        ("GET", "/api/v1/emails") => {
+            "The e-mail outbox: sent, waiting for a retry (with the last error), given up"
+        }
+        ("GET", "/api/v1/jobs") => "The scheduler's job runs",
         _ => "",
     }
 }

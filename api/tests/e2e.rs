@@ -249,10 +249,14 @@ fn every_route_answers_every_role_as_its_declaration_says() {
 
 /// A valid UO1 fiche of lot 08 (operator A7) engaged today, as a §5 JSON record.
 fn fiche_json(n: u32) -> Value {
-    let now = chrono::Utc::now();
-    let today = cep_domain::paris::date_of(now.naive_utc());
+    // The horodatage in Paris time, so that "today" is the same day for both (around midnight
+    // UTC the two calendars differ).
+    let now = chrono::Utc::now().naive_utc();
+    let offset = cep_domain::paris::offset_hours(now);
+    let local = now + chrono::Duration::hours(offset);
+    let today = local.date();
     json!({
-        "horodatage": format!("{}+00:00", now.format("%Y-%m-%dT%H:%M:%S")),
+        "horodatage": format!("{}+{offset:02}:00", local.format("%Y-%m-%dT%H:%M:%S")),
         "numero_dossier": format!("A7{}01{n:06}", today.format("%y%m")),
         "uo": "01", "region_lot": "08", "identifiant_beneficiaire": format!("P-{n:04}"),
         "nom": "DUPONT", "prenom": "Marie", "sexe": "2", "date_naissance": "1985-04-12",
@@ -1311,4 +1315,100 @@ fn a_client_over_its_rate_gets_429_with_retry_after_and_health_stays_free() {
     let body: Value = r.json().unwrap();
     assert!(body["type"].as_str().unwrap().ends_with("/rate-limited"));
     assert_eq!(s.call("GET", "/health", None, None).status(), 200);
+}
+
+#[test]
+fn documents_are_listed_and_downloaded_within_the_callers_scope() {
+    each_backend(|db| {
+        users(db);
+        let now = cep_store::models::now_utc();
+        let store = |lot: Option<&str>, name: &str, bytes: &[u8]| {
+            cep_store::models::reports::NewDocument {
+                kind: if lot.is_some() {
+                    "comite-suivi"
+                } else {
+                    "synthese-nationale"
+                }
+                .into(),
+                lot: lot.map(str::to_owned),
+                period: "2025-10".into(),
+                cutoff: now,
+                file_name: name.into(),
+                sha256: "s".into(),
+                pdf: bytes.to_vec(),
+                created_at: now,
+            }
+            .store(&mut db.conn())
+            .unwrap()
+            .0
+        };
+        let own = store(Some("08"), "comite-suivi_L08_2025-10.pdf", b"%PDF-08\xe2");
+        let other = store(Some("09"), "comite-suivi_L09_2025-10.pdf", b"%PDF-09");
+        let national = store(None, "synthese-nationale_2025-10.pdf", b"%PDF-N");
+        cep_store::models::reports::OutboxEmail::enqueue(
+            &mut db.conn(),
+            own,
+            "c08@example.fr",
+            "CEP",
+            now,
+        )
+        .unwrap();
+        let s = start(db, 1 << 20);
+        let (ana, op, adm) = (s.token("ana"), s.token("op08"), s.token("adm"));
+        let list = |token: &str| -> Vec<i64> {
+            let v: Value = s
+                .call("GET", "/api/v1/documents", Some(token), None)
+                .json()
+                .unwrap();
+            v["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_i64().unwrap())
+                .collect()
+        };
+        let mut all = list(&ana);
+        all.sort();
+        assert_eq!(all, vec![own, other, national]);
+        assert_eq!(
+            list(&op),
+            vec![own],
+            "an operator: its lot's, no national document"
+        );
+        let r = s.call(
+            "GET",
+            &format!("/api/v1/documents/{own}/pdf"),
+            Some(&op),
+            None,
+        );
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        assert!(
+            r.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("comite-suivi_L08_2025-10.pdf")
+        );
+        assert_eq!(r.bytes().unwrap().as_ref(), b"%PDF-08\xe2");
+        for id in [other, national] {
+            let r = s.call(
+                "GET",
+                &format!("/api/v1/documents/{id}/pdf"),
+                Some(&op),
+                None,
+            );
+            assert_eq!(r.status(), 403, "document {id}");
+        }
+        assert_eq!(
+            s.call("GET", "/api/v1/documents/99999/pdf", Some(&ana), None)
+                .status(),
+            404
+        );
+        let emails: Value = s
+            .call("GET", "/api/v1/emails", Some(&adm), None)
+            .json()
+            .unwrap();
+        assert_eq!(emails["emails"][0]["status"], "pending");
+        assert_eq!(emails["emails"][0]["recipient"], "c08@example.fr");
+    });
 }

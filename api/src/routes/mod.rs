@@ -5,6 +5,7 @@
 
 mod admin;
 mod billing;
+mod documents;
 mod feeds;
 mod identity;
 mod indicators;
@@ -15,6 +16,7 @@ use admin::*;
 pub use admin::{check_password, check_user};
 pub use billing::UnitsCache;
 use billing::*;
+use documents::*;
 use feeds::*;
 use identity::*;
 use indicators::*;
@@ -76,6 +78,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/billing/bonuses", web::get().to(bonuses))
                 .route("/billing/bonus-scheme", web::get().to(bonus_scheme))
                 .route("/anomalies", web::get().to(anomalies))
+                .route("/documents", web::get().to(documents))
+                .route("/documents/{id}/pdf", web::get().to(document_pdf))
+                .route("/emails", web::get().to(emails))
+                .route("/jobs", web::get().to(jobs))
                 .route("/populations", web::get().to(populations))
                 .route("/identity/events", web::get().to(identity_events))
                 .route("/identity/decisions", web::get().to(identity_decisions))
