@@ -269,8 +269,45 @@ pub fn run(settings: &Settings) -> Result<()> {
     );
 
     println!();
+    println!(
+        "10. Committee documents (PDF) of {}, at the same cut-off:",
+        start.plus(2)
+    );
+    let reports = dir.join("reports");
+    if reports.exists() {
+        std::fs::remove_dir_all(&reports)
+            .with_context(|| format!("cannot clear {}", reports.display()))?;
+    }
+    let started = std::time::Instant::now();
+    let renderer = cep_reports::Renderer::new();
+    let mut written = crate::report_cmd::write(
+        &store,
+        &renderer,
+        cep_reports::Period::Month(start.plus(2)),
+        None,
+        cutoff,
+        &settings.billing,
+        &reports,
+    )?;
+    written.extend(crate::report_cmd::write(
+        &store,
+        &renderer,
+        cep_reports::Period::Quarter(quarter),
+        Some(Lot::new(8).expect("lot 08")),
+        cutoff,
+        &settings.billing,
+        &reports,
+    )?);
+    println!(
+        "   {} documents in {:.1} s (a follow-up report per lot, the national summary, lot 08's statements): {}",
+        written.len(),
+        started.elapsed().as_secs_f64(),
+        reports.display()
+    );
+    println!("   others: cep report --half 2025-S1 | --year 2025 | --quarter 2025-T1 --out DIR");
+
+    println!();
     println!("Outputs: {}", dir.display());
-    println!("Not yet in the demo: reports.");
     Ok(())
 }
 

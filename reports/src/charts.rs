@@ -251,11 +251,17 @@ pub fn delays(days: &[u32], limit: u32) -> Result<String, ChartError> {
             .draw()
             .map_err(|x| e(x.to_string()))?;
         chart
-            .draw_series(counts.iter().enumerate().map(|(i, c)| {
-                let x0 = i as u32 * width;
-                let color = if x0 < limit { PALETTE[0] } else { PALETTE[1] };
-                Rectangle::new([(x0, 0), (x0 + width, *c)], color.mix(0.8).filled())
-            }))
+            .draw_series(
+                counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c > 0)
+                    .map(|(i, c)| {
+                        let x0 = i as u32 * width;
+                        let color = if x0 < limit { PALETTE[0] } else { PALETTE[1] };
+                        Rectangle::new([(x0, 0), (x0 + width, *c)], color.mix(0.8).filled())
+                    }),
+            )
             .map_err(|x| e(x.to_string()))?;
         chart
             .draw_series(std::iter::once(PathElement::new(
@@ -310,13 +316,19 @@ pub fn lots_compared(x_desc: &str, values: &[LotBar]) -> Result<String, ChartErr
             .draw()
             .map_err(|x| e(x.to_string()))?;
         chart
-            .draw_series(values.iter().enumerate().map(|(i, (_, v, _))| {
-                let i = i as i32;
-                Rectangle::new(
-                    [(0.0, i), (v.clamp(0.0, 1.0), i + 1)],
-                    PALETTE[0].mix(0.75).filled(),
-                )
-            }))
+            .draw_series(
+                values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, v, _))| *v > 0.0)
+                    .map(|(i, (_, v, _))| {
+                        let i = i as i32;
+                        Rectangle::new(
+                            [(0.0, i), (v.clamp(0.0, 1.0), i + 1)],
+                            PALETTE[0].mix(0.75).filled(),
+                        )
+                    }),
+            )
             .map_err(|x| e(x.to_string()))?;
         chart
             .draw_series(values.iter().enumerate().filter_map(|(i, (_, _, ci))| {
