@@ -48,6 +48,8 @@ pub struct ReportSettings {
     pub quarterly_day: u32,
     /// Day of January and July when the previous half-year's quality reviews are made.
     pub half_yearly_day: u32,
+    /// Day of January when the previous year's steering and regulation files are made.
+    pub yearly_day: u32,
     /// Hour of the daily inbox sweep, Paris time.
     pub sweep_hour: u32,
     /// The SMTP server (none: documents are stored, not mailed).
@@ -65,6 +67,7 @@ impl Default for ReportSettings {
             monthly_day: 5,
             quarterly_day: 10,
             half_yearly_day: 15,
+            yearly_day: 20,
             sweep_hour: 2,
             smtp: None,
             recipients: vec![],
@@ -89,6 +92,9 @@ pub struct SmtpConfig {
     pub from: String,
     #[serde(default = "default_smtp_timeout")]
     pub timeout_seconds: u64,
+    /// A PEM certificate to trust besides the public roots (a relay with a private CA).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl ReportSettings {
@@ -118,6 +124,7 @@ impl SmtpConfig {
             password: self.password.clone(),
             from: self.from.clone(),
             timeout_seconds: self.timeout_seconds,
+            ca_file: self.ca_file.clone(),
         }
     }
 }
@@ -445,13 +452,14 @@ impl Settings {
         ) + &{
             let r = &self.reports;
             format!(
-                "\n[reports]\nschedule = {}\nstart = \"{}\"\nhour = {}\nmonthly_day = {}\nquarterly_day = {}\nhalf_yearly_day = {}\nsweep_hour = {}\nrecipients = {} rule(s)\n{}",
+                "\n[reports]\nschedule = {}\nstart = \"{}\"\nhour = {}\nmonthly_day = {}\nquarterly_day = {}\nhalf_yearly_day = {}\nyearly_day = {}\nsweep_hour = {}\nrecipients = {} rule(s)\n{}",
                 r.schedule,
                 r.start,
                 r.hour,
                 r.monthly_day,
                 r.quarterly_day,
                 r.half_yearly_day,
+                r.yearly_day,
                 r.sweep_hour,
                 r.recipients.len(),
                 match &r.smtp {

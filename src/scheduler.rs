@@ -4,7 +4,7 @@
 //!
 //! Jobs: the daily inbox sweep; the previous month's indicators and documents (follow-up per lot,
 //! national summary); the previous quarter's statements (issued and rendered); the previous
-//! half-year's quality reviews. After each tick, due e-mails are sent.
+//! half-year's quality reviews; the previous year's steering and regulation files. After each tick, due e-mails are sent.
 
 use crate::config::Settings;
 use anyhow::{Context as _, Result};
@@ -21,6 +21,7 @@ pub enum Job {
     Monthly(YearMonth),
     Quarterly(Quarter),
     HalfYearly(HalfYear),
+    Yearly(i32),
 }
 
 impl Job {
@@ -30,6 +31,7 @@ impl Job {
             Job::Monthly(_) => "monthly",
             Job::Quarterly(_) => "quarterly",
             Job::HalfYearly(_) => "half-yearly",
+            Job::Yearly(_) => "yearly",
         }
     }
 
@@ -39,6 +41,7 @@ impl Job {
             Job::Monthly(m) => m.to_string(),
             Job::Quarterly(q) => q.to_string(),
             Job::HalfYearly(h) => h.to_string(),
+            Job::Yearly(y) => y.to_string(),
         }
     }
 }
@@ -51,6 +54,7 @@ pub struct Schedule {
     pub monthly_day: u32,
     pub quarterly_day: u32,
     pub half_yearly_day: u32,
+    pub yearly_day: u32,
     pub sweep_hour: u32,
 }
 
@@ -60,6 +64,7 @@ impl Schedule {
             ("monthly_day", s.monthly_day),
             ("quarterly_day", s.quarterly_day),
             ("half_yearly_day", s.half_yearly_day),
+            ("yearly_day", s.yearly_day),
         ] {
             anyhow::ensure!(
                 (1..=28).contains(&day),
@@ -75,6 +80,7 @@ impl Schedule {
             monthly_day: s.monthly_day,
             quarterly_day: s.quarterly_day,
             half_yearly_day: s.half_yearly_day,
+            yearly_day: s.yearly_day,
             sweep_hour: s.sweep_hour,
         })
     }
@@ -106,6 +112,9 @@ impl Schedule {
             }
             if m.month().is_multiple_of(6) && self.due_at(m, self.half_yearly_day) <= now {
                 jobs.push(Job::HalfYearly(m.half_year()));
+            }
+            if m.month() == 12 && self.due_at(m, self.yearly_day) <= now {
+                jobs.push(Job::Yearly(m.year()));
             }
             m = m.succ();
         }
@@ -204,6 +213,7 @@ impl Runner {
             }
             Job::Monthly(m) => self.publish(Period::Month(m), now),
             Job::HalfYearly(h) => self.publish(Period::Half(h), now),
+            Job::Yearly(y) => self.publish(Period::Year(y), now),
             Job::Quarterly(q) => {
                 let out = self.settings.data_dir.join("billing").join(q.to_string());
                 let bill = crate::bill_cmd::bill(
@@ -290,6 +300,7 @@ mod tests {
             monthly_day: 5,
             quarterly_day: 10,
             half_yearly_day: 15,
+            yearly_day: 20,
             sweep_hour: 2,
         }
     }
@@ -326,6 +337,9 @@ mod tests {
                 "half-yearly 2025-S1",
             ]
         );
+        // The year's files on January 20.
+        assert!(!names("2026-01-19T12:00:00").contains(&"yearly 2025".to_owned()));
+        assert!(names("2026-01-20T06:00:00").contains(&"yearly 2025".to_owned()));
         // The sweep: today's, from its hour.
         assert!(
             !s.due(at("2025-04-05T01:59:00"))

@@ -36,6 +36,8 @@ pub struct SmtpSettings {
     pub password: String,
     pub from: String,
     pub timeout_seconds: u64,
+    /// A PEM certificate to trust besides the public roots (a relay with a private CA).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +63,15 @@ pub fn backoff_minutes(attempts: i32) -> i64 {
 
 fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
     let tls = |host: &str| {
-        TlsParameters::new(host.to_owned()).map_err(|e| MailError::Settings(e.to_string()))
+        let mut b = TlsParameters::builder(host.to_owned());
+        if let Some(path) = &s.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| MailError::Settings(format!("ca_file {}: {e}", path.display())))?;
+            let cert = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                .map_err(|e| MailError::Settings(format!("ca_file {}: {e}", path.display())))?;
+            b = b.add_root_certificate(cert);
+        }
+        b.build().map_err(|e| MailError::Settings(e.to_string()))
     };
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
         .port(s.port)

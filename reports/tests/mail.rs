@@ -27,8 +27,13 @@ fn free_port() -> u16 {
 
 /// aiosmtpd on `port`, each message written as a file under `mailbox/new/`.
 fn smtp_server(port: u16, mailbox: &Path) -> SmtpServer {
+    smtp_server_with(port, mailbox, &[])
+}
+
+fn smtp_server_with(port: u16, mailbox: &Path, extra: &[&str]) -> SmtpServer {
     let mut child = Command::new("/usr/bin/python3")
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(mailbox)
         .stdout(Stdio::null())
@@ -66,6 +71,7 @@ fn settings(port: u16) -> SmtpSettings {
         password: String::new(),
         from: "Régulation CEP <cep@francecompetences.fr>".into(),
         timeout_seconds: 5,
+        ca_file: None,
     }
 }
 
@@ -167,4 +173,142 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A private CA and a server certificate it signed for localhost and 127.0.0.1 (openssl):
+/// `(ca certificate, server certificate, server key)`.
+fn certificates(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let p = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=CEP test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        p("ext.cnf"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.pem",
+    ]);
+    (p("ca.pem"), p("server.pem"), p("server.key"))
+}
+
+#[test]
+fn starttls_and_implicit_tls_reach_a_server_whose_certificate_is_trusted_only() {
+    each_backend(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = certificates(dir.path());
+        let now = cep_store::models::now_utc();
+        let (doc, _) = NewDocument {
+            kind: "releve".into(),
+            lot: Some("08".into()),
+            period: "2025-T3".into(),
+            cutoff: now,
+            file_name: "releve_EC-2025-Lot08-UO01-01-2025-T3.pdf".into(),
+            sha256: "x".into(),
+            pdf: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec(),
+            created_at: now,
+        }
+        .store(&mut db.conn())
+        .unwrap();
+        for (security, flag) in [
+            (Security::Starttls, "--tlscert"),
+            (Security::Tls, "--smtpscert"),
+        ] {
+            let mailbox = dir.path().join(format!("mail-{flag}"));
+            let port = free_port();
+            let key_flag = if flag == "--tlscert" {
+                "--tlskey"
+            } else {
+                "--smtpskey"
+            };
+            let _server = smtp_server_with(
+                port,
+                &mailbox,
+                &[
+                    flag,
+                    cert.to_str().unwrap(),
+                    key_flag,
+                    key.to_str().unwrap(),
+                ],
+            );
+            let to = format!("{flag}@example.fr");
+            OutboxEmail::enqueue(&mut db.conn(), doc, &to, "CEP — relevé", now).unwrap();
+            let tls = |ca: Option<&Path>| SmtpSettings {
+                host: "localhost".into(),
+                security,
+                ca_file: ca.map(Path::to_path_buf),
+                ..settings(port)
+            };
+            // Not trusted: refused, retried later.
+            let d = deliver_due(&db.store, &tls(None), now).unwrap();
+            assert_eq!(
+                (d.sent, d.retried),
+                (0, 1),
+                "{security:?} with an unknown certificate"
+            );
+            // Trusted: sent.
+            let later = now + chrono::Duration::minutes(backoff_minutes(1));
+            let d = deliver_due(&db.store, &tls(Some(&ca)), later).unwrap();
+            let errors: Vec<Option<String>> = OutboxEmail::all(&mut db.conn())
+                .unwrap()
+                .into_iter()
+                .map(|e| e.last_error)
+                .collect();
+            assert_eq!(d.sent, 1, "{security:?}: {errors:?}");
+            let mails = received(&mailbox);
+            assert_eq!(mails.len(), 1);
+            assert!(mails[0].contains(&format!("To: {to}")));
+        }
+    });
 }
