@@ -452,7 +452,7 @@ impl Settings {
         ) + &{
             let r = &self.reports;
             format!(
-                "\n[reports]\nschedule = {}\nstart = \"{}\"\nhour = {}\nmonthly_day = {}\nquarterly_day = {}\nhalf_yearly_day = {}\nyearly_day = {}\nsweep_hour = {}\nrecipients = {} rule(s)\n{}",
+                "\n[reports]\nschedule = {}\nstart = \"{}\"\nhour = {}\nmonthly_day = {}\nquarterly_day = {}\nhalf_yearly_day = {}\nyearly_day = {}\nsweep_hour = {}\n# recipients: {} rule(s)\n{}",
                 r.schedule,
                 r.start,
                 r.hour,
@@ -463,12 +463,12 @@ impl Settings {
                 r.sweep_hour,
                 r.recipients.len(),
                 match &r.smtp {
-                    None => "smtp = (none: documents are stored, not mailed)\n".to_owned(),
+                    None => "# no [reports.smtp]: documents are stored, not mailed\n".to_owned(),
                     Some(m) => format!(
-                        "\n[reports.smtp]\nhost = {:?}\nport = {}\nsecurity = {:?}\nusername = {:?}\npassword = {}\nfrom = {:?}\n",
+                        "\n[reports.smtp]\nhost = {:?}\nport = {}\nsecurity = {:?}\nusername = {:?}\npassword = {:?}\nfrom = {:?}\n",
                         m.host,
                         m.port,
-                        m.security,
+                        format!("{:?}", m.security).to_lowercase(),
                         m.username,
                         if m.password.is_empty() {
                             "(not set)"
