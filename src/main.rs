@@ -1,5 +1,6 @@
 //! `cep`: France compétences' regulation service for the CEP framework agreement.
 
+mod backup_cmd;
 mod bench;
 mod bench_indicators;
 mod bench_link;
@@ -57,6 +58,14 @@ enum Command {
     /// Committee documents as PDF: --month (follow-up per lot, national summary), --half
     /// (quality reviews), --year (steering and regulation files), --quarter (statements).
     Report(report_cmd::ReportArgs),
+    /// Back up the database and the archived raw files into a new folder, with checksums.
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty database (the configured one), then prove every table,
+    /// raw file and the audit chain identical to the backup.
+    Restore { from: std::path::PathBuf },
     /// The scheduler by hand: `tick` runs the jobs due now (or at --at), `status` lists the runs.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -234,6 +243,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Backup { out } => backup_cmd::backup(&settings, &out),
+        Command::Restore { from } => backup_cmd::restore(&settings, &from),
         Command::Schedule(ScheduleCommand::Status) => {
             let store = open_store(&settings)?;
             for r in cep_store::models::reports::JobRun::all(&mut *store.conn()?)? {

@@ -14,6 +14,7 @@
 
 pub mod backend;
 mod connection;
+pub mod digest;
 pub mod models;
 pub mod schema;
 #[cfg(any(test, feature = "testing"))]
