@@ -28,6 +28,27 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub api: ApiSettings,
     pub reports: ReportSettings,
+    pub retention: RetentionSettings,
+}
+
+/// `[retention]` (RGPD): how long personal data and raw files are kept (issue 10).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// A person's identity is erased this many months after their latest fiche.
+    pub personal_data_months: u32,
+    /// Raw files (and quarantined lines, anomaly messages) are erased this many months after
+    /// their reception.
+    pub raw_files_months: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            personal_data_months: 36,
+            raw_files_months: 36,
+        }
+    }
 }
 
 /// `[reports]`: the scheduler of `cep serve` (times in Europe/Paris) and e-mail delivery
@@ -295,6 +316,7 @@ impl Default for Settings {
             billing: BillingSettings::default(),
             api: ApiSettings::default(),
             reports: ReportSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -479,7 +501,10 @@ impl Settings {
                     ),
                 }
             )
-        }
+        } + &format!(
+            "\n[retention]\npersonal_data_months = {}\nraw_files_months = {}\n",
+            self.retention.personal_data_months, self.retention.raw_files_months
+        )
     }
 
     /// The API's state from these settings.

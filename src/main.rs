@@ -12,6 +12,7 @@ mod ingest_cmd;
 mod link_cmd;
 mod order_cmd;
 mod report_cmd;
+mod retention_cmd;
 mod scheduler;
 mod serve_cmd;
 
@@ -66,6 +67,13 @@ enum Command {
     /// Restore a backup into an empty database (the configured one), then prove every table,
     /// raw file and the audit chain identical to the backup.
     Restore { from: std::path::PathBuf },
+    /// Apply the retention limits ([retention]): erase the personal data of persons without
+    /// activity since the limit and the raw files received before it.
+    Purge {
+        /// Act as if it were this time (RFC 3339).
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
     /// The scheduler by hand: `tick` runs the jobs due now (or at --at), `status` lists the runs.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -241,6 +249,16 @@ fn run(cli: Cli) -> Result<()> {
             for line in log {
                 println!("{line}");
             }
+            Ok(())
+        }
+        Command::Purge { at } => {
+            let now = at
+                .map(|t| t.naive_utc())
+                .unwrap_or_else(cep_store::models::now_utc);
+            println!(
+                "{}",
+                retention_cmd::purge(&open_store(&settings)?, &settings, now)?
+            );
             Ok(())
         }
         Command::Backup { out } => backup_cmd::backup(&settings, &out),

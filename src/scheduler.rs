@@ -18,6 +18,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     Sweep(NaiveDate),
+    Purge(NaiveDate),
     Monthly(YearMonth),
     Quarterly(Quarter),
     HalfYearly(HalfYear),
@@ -28,6 +29,7 @@ impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Job::Sweep(_) => "daily-sweep",
+            Job::Purge(_) => "daily-purge",
             Job::Monthly(_) => "monthly",
             Job::Quarterly(_) => "quarterly",
             Job::HalfYearly(_) => "half-yearly",
@@ -37,7 +39,7 @@ impl Job {
 
     pub fn period(self) -> String {
         match self {
-            Job::Sweep(d) => d.to_string(),
+            Job::Sweep(d) | Job::Purge(d) => d.to_string(),
             Job::Monthly(m) => m.to_string(),
             Job::Quarterly(q) => q.to_string(),
             Job::HalfYearly(h) => h.to_string(),
@@ -103,6 +105,7 @@ impl Schedule {
         let mut jobs = Vec::new();
         if now.hour() >= self.sweep_hour {
             jobs.push(Job::Sweep(now.date()));
+            jobs.push(Job::Purge(now.date()));
         }
         let mut m = self.start;
         while self.due_at(m, self.monthly_day) <= now {
@@ -211,6 +214,7 @@ impl Runner {
                     .with_context(|| format!("sweeping {}", inbox.display()))?;
                 Ok(format!("{} file(s) processed", sweep.reports.len()))
             }
+            Job::Purge(_) => crate::retention_cmd::purge(&self.store, &self.settings, now),
             Job::Monthly(m) => self.publish(Period::Month(m), now),
             Job::HalfYearly(h) => self.publish(Period::Half(h), now),
             Job::Yearly(y) => self.publish(Period::Year(y), now),

@@ -47,6 +47,7 @@ diesel::table! {
         lines_accepted -> Integer,
         lines_quarantined -> Integer,
         warnings -> Integer,
+        purged_at -> Nullable<Timestamp>,
     }
 }
 

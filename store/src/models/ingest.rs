@@ -535,6 +535,14 @@ pub struct ProcessingReportRow {
 }
 
 impl ProcessingReportRow {
+    /// Replaces a receipt's report JSON (retention: anomaly messages erased).
+    pub fn set_json(conn: &mut DbConnection, receipt: i64, json: &str) -> Result<()> {
+        diesel::update(processing_reports::table.filter(processing_reports::receipt_id.eq(receipt)))
+            .set(processing_reports::report_json.eq(json))
+            .execute(conn)
+            .map(|_| ())
+            .map_err(StoreError::query("updating a processing report"))
+    }
     /// Every stored report (of one lot when given), newest first.
     pub fn list(conn: &mut DbConnection, lot: Option<&str>) -> Result<Vec<ProcessingReportRow>> {
         let mut q = processing_reports::table.into_boxed();

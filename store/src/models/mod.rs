@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod link;
 pub mod receipts;
 pub mod reports;
+pub mod retention;
 
 use chrono::NaiveDateTime;
 
