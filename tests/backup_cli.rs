@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::ok;
+
 fn cep(data: &Path, db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cep"))
         .env("CEP_DATA_DIR", data)
@@ -20,16 +23,6 @@ fn cep(data: &Path, db: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("cep runs")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {

@@ -5,37 +5,10 @@
 //! are refused. Needs root (pure-ftpd changes to the account's user).
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::cep;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{cep, free_port, ok};
 
 fn curl(args: &[&str]) -> Output {
     Command::new("curl")
@@ -122,7 +95,7 @@ fn a_feed_uploaded_over_ftps_is_processed_and_reported() {
     assert!(pw.wait().unwrap().success());
     let port = free_port();
     let passive = free_port();
-    let _server = Server(
+    let _server = common::Peer(
         Command::new("pure-ftpd")
             .args(["-S", &format!("127.0.0.1,{port}"), "-l"])
             .arg(format!("puredb:{}", root.join("pdb").display()))

@@ -3,20 +3,9 @@
 //! decision through the CLI; errors in English with a non-zero exit.
 
 use std::collections::HashMap;
-use std::process::Output;
 
 mod common;
-use common::cep;
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{cep, ok};
 
 #[test]
 fn link_export_and_decide_through_the_cli() {

@@ -4,20 +4,10 @@
 //! computed at the same cut-off.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
-use common::cep;
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{cep, ok};
 
 /// The PDF's text, every run of white space (no-break spaces included) made one plain space
 /// (poppler-utils; `.ci/run` installs it).

@@ -3,20 +3,9 @@
 //! stored indicator run and the audit chain intact, and a recomputation gives the same figures.
 
 use std::path::Path;
-use std::process::Output;
 
 mod common;
-use common::cep;
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{cep, ok};
 
 fn count(db: &Path, sql: &str) -> i64 {
     use diesel::prelude::*;

@@ -4,9 +4,10 @@
 //! and the documents reach their recipients through a real SMTP server on loopback, once.
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 mod common;
+use common::ok;
 
 fn cep(data: &Path, config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cep"))
@@ -17,25 +18,6 @@ fn cep(data: &Path, config: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("cep runs")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-struct SmtpServer(Child);
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
 }
 
 #[test]
@@ -49,7 +31,7 @@ fn a_monthly_run_happens_once_and_missed_runs_are_caught_up() {
         .local_addr()
         .unwrap()
         .port();
-    let _smtp = SmtpServer(
+    let _smtp = common::Peer(
         Command::new("/usr/bin/python3")
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
             .args(["-c", "aiosmtpd.handlers.Mailbox"])

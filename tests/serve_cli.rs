@@ -4,32 +4,13 @@
 //! cut-off (`cep compute --drill`, `cep bill`).
 
 use std::io::Write;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::cep;
+use common::{Peer, cep, ok};
 
 const SECRET: &str = "a-test-secret-of-more-than-32-bytes!";
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
 
 #[test]
 fn the_served_drill_down_and_billing_lists_match_the_cli_at_the_same_cutoff() {
@@ -120,7 +101,7 @@ fn the_served_drill_down_and_billing_lists_match_the_cli_at_the_same_cutoff() {
         .unwrap()
         .port();
     let bind = format!("127.0.0.1:{port}");
-    let _server = Serving(
+    let _server = Peer(
         Command::new(env!("CARGO_BIN_EXE_cep"))
             .env("CEP_DATA_DIR", &data)
             .env_remove("CEP_DATABASE_URL")

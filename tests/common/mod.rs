@@ -15,3 +15,51 @@ pub fn cep(data: &Path, args: &[&str]) -> Output {
         .output()
         .expect("cep runs")
 }
+
+/// The standard output of a command that must succeed (both outputs shown when it does not).
+pub fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// A port free on loopback at this instant.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("an address")
+        .port()
+}
+
+/// A peer process (a server) killed when the test ends, passed or not.
+pub struct Peer(pub std::process::Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+impl Peer {
+    /// Starts `command` and waits until `port` on loopback accepts connections (10 s at most).
+    pub fn start(command: &mut Command, port: u16) -> Peer {
+        let peer = Peer(
+            command
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {command:?}: {e}")),
+        );
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return peer;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("{command:?} does not listen on {port}");
+    }
+}
