@@ -319,7 +319,7 @@ mod tests {
         let names = |t: &str| -> Vec<String> {
             s.due(at(t))
                 .into_iter()
-                .filter(|j| !matches!(j, Job::Sweep(_)))
+                .filter(|j| !matches!(j, Job::Sweep(_) | Job::Purge(_)))
                 .map(|j| format!("{} {}", j.name(), j.period()))
                 .collect()
         };
