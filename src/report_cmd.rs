@@ -2,7 +2,7 @@
 //! quarter, as PDF. The indicator runs they show are computed and stored first when the store
 //! has none for a period at this cut-off (point 17: the same cut-off gives the same figures).
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use cep_indicators::{Period as IndicatorPeriod, Prepared};
 use cep_reports::{Context, Period, Renderer};
 use cep_store::Store;
@@ -98,7 +98,7 @@ pub fn ensure_runs(
     Ok(stored)
 }
 
-/// Writes the documents of `period`; returns their paths.
+/// Writes the documents of `period` into `out` and stores them; returns their paths.
 pub fn write(
     store: &Store,
     renderer: &Renderer,
@@ -112,18 +112,17 @@ pub fn write(
     ensure_runs(store, period, cutoff, rules)?;
     let ctx = Context::load(&mut *store.conn()?, cutoff, rules)?;
     let docs = cep_reports::documents(&ctx, period, lot, &settings.scheme()?)?;
-    let mut paths = Vec::new();
-    for (i, d) in docs.iter().enumerate() {
-        eprint!("\r  {}/{} {}", i + 1, docs.len(), d.file_name);
-        paths.push(
-            d.write(renderer, out)
-                .with_context(|| format!("rendering {}", d.file_name))?,
-        );
-    }
-    if !docs.is_empty() {
-        eprintln!();
-    }
-    Ok(paths)
+    // Stored too (downloadable from the API); by hand, nothing is mailed.
+    let published = cep_reports::publish::publish(
+        store,
+        renderer,
+        &docs,
+        cutoff,
+        &[],
+        cep_store::models::now_utc(),
+        Some(out),
+    )?;
+    Ok(published.files)
 }
 
 pub fn run(

@@ -195,6 +195,13 @@ impl Runner {
             now,
             &self.settings.reports.recipients,
             now,
+            Some(
+                &self
+                    .settings
+                    .data_dir
+                    .join("reports")
+                    .join(period.to_string()),
+            ),
         )?;
         Ok(format!(
             "{} document(s) stored, {} e-mail(s) queued",

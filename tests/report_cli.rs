@@ -155,6 +155,23 @@ fn every_document_type_renders_with_the_figures_of_the_other_commands() {
     for n in &names {
         assert!(fonts_embedded(&out.join(n)), "{n}: fonts embedded");
     }
+    // Every document is stored too, byte for byte (the API serves them).
+    let store =
+        cep_store::Store::open(&cep_store::DatabaseUrl::Sqlite(data.join("cep.db")), 1).unwrap();
+    let mut conn = store.conn().unwrap();
+    let stored = cep_store::models::reports::DocumentMeta::all(&mut conn).unwrap();
+    assert_eq!(stored.len(), names.len());
+    for d in &stored {
+        let (_, pdf) = cep_store::models::reports::DocumentMeta::get(&mut conn, d.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            pdf,
+            std::fs::read(out.join(&d.file_name)).unwrap(),
+            "{}",
+            d.file_name
+        );
+    }
 
     // The monthly follow-up of lot 08: closures of March from `cep bill`'s units.csv, the
     // 1.2 value from `cep compute`'s CSV, the cut-off and the run stated.

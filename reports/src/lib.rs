@@ -144,6 +144,18 @@ pub enum Period {
     Quarter(cep_domain::Quarter),
 }
 
+impl std::fmt::Display for Period {
+    /// `2025-10`, `2025-S2`, `2025`, `2025-T3`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Period::Month(m) => write!(f, "{m}"),
+            Period::Half(h) => write!(f, "{h}"),
+            Period::Year(y) => write!(f, "{y}"),
+            Period::Quarter(q) => write!(f, "{q}"),
+        }
+    }
+}
+
 /// Every document of `period` at the context's cut-off (of `lot` only when given, the
 /// national documents only without one): monthly → follow-up per lot and the national summary;
 /// half-year → quality reviews; year → steering files and the regulation file; quarter → the

@@ -1,5 +1,5 @@
-//! Publishing: documents rendered, stored (downloadable from the API) and queued for e-mail to
-//! the recipients configured for their type and lot. Storing and queueing are idempotent: the
+//! Publishing: documents rendered, written to a folder when asked, stored (downloadable from the
+//! API) and queued for e-mail to the recipients configured for their type and lot. Storing and queueing are idempotent: the
 //! same document (type, lot, period, cut-off) is stored once and mailed once per recipient.
 
 use crate::{Document, Renderer, ReportError};
@@ -34,6 +34,8 @@ pub struct Published {
     /// (document id, file name, newly stored).
     pub documents: Vec<(i64, String, bool)>,
     pub emails_queued: usize,
+    /// The files written (when a folder was given).
+    pub files: Vec<std::path::PathBuf>,
 }
 
 pub fn publish(
@@ -43,11 +45,17 @@ pub fn publish(
     cutoff: NaiveDateTime,
     recipients: &[Recipients],
     now: NaiveDateTime,
+    folder: Option<&std::path::Path>,
 ) -> Result<Published, ReportError> {
     let mut out = Published::default();
     let mut conn = store.conn().map_err(crate::context::ContextError::from)?;
-    for d in docs {
+    for (i, d) in docs.iter().enumerate() {
+        tracing::info!("rendering {}/{} {}", i + 1, docs.len(), d.file_name);
         let pdf = d.render(renderer)?;
+        if let Some(dir) = folder {
+            out.files
+                .push(crate::write_atomically(dir, &d.file_name, &pdf)?);
+        }
         let sha256 = Sha256::digest(&pdf)
             .iter()
             .map(|b| format!("{b:02x}"))
