@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod common;
-use common::{Peer, free_port, ok};
+use common::{Peer, free_port, ok, sqlite_count};
 
 fn cep(data: &Path, config: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cep"));
@@ -18,21 +18,6 @@ fn cep(data: &Path, config: &Path) -> Command {
         .env("CEP_CONFIG", config)
         .env("CEP_LOG", "warn");
     c
-}
-
-fn count(db: &Path, sql: &str) -> i64 {
-    use diesel::prelude::*;
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let store =
-        cep_store::Store::open(&cep_store::DatabaseUrl::Sqlite(db.to_path_buf()), 1).unwrap();
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut *store.conn().unwrap())
-        .unwrap()
-        .n
 }
 
 #[test]
@@ -104,7 +89,7 @@ fn killed_while_making_documents_statements_and_e_mails_nothing_is_lost_or_dupli
         interrupted += usize::from(!status.success());
         // After any kill: nothing duplicated.
         assert_eq!(
-            count(
+            sqlite_count(
                 &db,
                 "SELECT count(*) AS n FROM (SELECT kind, lot, period FROM documents GROUP BY kind, lot, period HAVING count(*) > 1) x"
             ),
@@ -112,7 +97,7 @@ fn killed_while_making_documents_statements_and_e_mails_nothing_is_lost_or_dupli
             "a document stored twice (killed after {delay_ms} ms)"
         );
         assert_eq!(
-            count(
+            sqlite_count(
                 &db,
                 "SELECT count(*) AS n FROM (SELECT number FROM consumption_statements GROUP BY number HAVING count(*) > 1) x"
             ),
@@ -127,22 +112,22 @@ fn killed_while_making_documents_statements_and_e_mails_nothing_is_lost_or_dupli
     run(&["schedule", "tick", "--at", at]);
     run(&["schedule", "tick", "--at", "2025-04-12T07:30:00+02:00"]);
     assert_eq!(
-        count(
+        sqlite_count(
             &db,
             "SELECT count(*) AS n FROM job_runs WHERE job IN ('monthly', 'quarterly') AND status = 'done'"
         ),
         4
     );
-    let documents = count(&db, "SELECT count(*) AS n FROM documents");
+    let documents = sqlite_count(&db, "SELECT count(*) AS n FROM documents");
     // Three months × (3 lots + national) and the quarter's statements.
-    let statements = count(
+    let statements = sqlite_count(
         &db,
         "SELECT count(DISTINCT number) AS n FROM consumption_statements",
     );
     assert!(statements > 0);
     assert_eq!(documents, 3 * 4 + statements);
     assert_eq!(
-        count(
+        sqlite_count(
             &db,
             "SELECT count(*) AS n FROM email_outbox WHERE status = 'sent'"
         ),

@@ -5,22 +5,7 @@
 use std::path::Path;
 
 mod common;
-use common::{cep, ok};
-
-fn count(db: &Path, sql: &str) -> i64 {
-    use diesel::prelude::*;
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let store =
-        cep_store::Store::open(&cep_store::DatabaseUrl::Sqlite(db.to_path_buf()), 1).unwrap();
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut *store.conn().unwrap())
-        .unwrap()
-        .n
-}
+use common::{cep, ok, sqlite_count};
 
 #[test]
 fn a_purge_erases_old_personal_data_and_keeps_the_figures() {
@@ -77,7 +62,7 @@ fn a_purge_erases_old_personal_data_and_keeps_the_figures() {
     ));
     let db = data.join("cep.db");
     let named = |lot: &str| {
-        count(
+        sqlite_count(
             &db,
             &format!(
                 "SELECT count(*) AS n FROM identity_records i JOIN operator_persons p \
@@ -132,7 +117,7 @@ fn a_purge_erases_old_personal_data_and_keeps_the_figures() {
         "lot 19's kept"
     );
     let personal = |lot: &str| {
-        count(
+        sqlite_count(
             &db,
             &format!(
                 "SELECT count(*) AS n FROM identity_records WHERE (nir IS NOT NULL \
@@ -171,7 +156,7 @@ fn a_purge_erases_old_personal_data_and_keeps_the_figures() {
     );
     ok(cep(&data, &["audit", "verify"]));
     assert_eq!(
-        count(
+        sqlite_count(
             &db,
             "SELECT count(*) AS n FROM audit_log WHERE action = 'retention_purge'"
         ),

@@ -63,3 +63,19 @@ impl Peer {
         panic!("{command:?} does not listen on {port}");
     }
 }
+
+/// One number from the embedded database at `db` (`SELECT … AS n`).
+pub fn sqlite_count(db: &Path, sql: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let store = cep_store::Store::open(&cep_store::DatabaseUrl::Sqlite(db.to_path_buf()), 1)
+        .expect("the store opens");
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut *store.conn().expect("a connection"))
+        .expect("the count")
+        .n
+}
