@@ -146,3 +146,155 @@ fn killed_while_making_documents_statements_and_e_mails_nothing_is_lost_or_dupli
     );
     assert!(received.len() as i64 <= documents + 5);
 }
+
+/// `pg_ctl` on a private cluster, as the `postgres` user (initdb refuses root).
+fn pg_ctl(dir: &Path, args: &[&str]) {
+    let out = Command::new("runuser")
+        .args(["-u", "postgres", "--", "pg_ctl", "-D"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("runuser and pg_ctl (PostgreSQL server binaries)");
+    assert!(
+        out.status.success(),
+        "pg_ctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_database_going_away_makes_the_service_unready_and_it_recovers_when_it_is_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A private PostgreSQL cluster, so that stopping it disturbs no other test.
+    let cluster = tmp.path().join("pg");
+    std::fs::create_dir_all(&cluster).unwrap();
+    for p in [tmp.path(), cluster.as_path()] {
+        assert!(
+            Command::new("chmod")
+                .arg("755")
+                .arg(p)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    assert!(
+        Command::new("chown")
+            .arg("postgres")
+            .arg(&cluster)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let init = Command::new("runuser")
+        .args([
+            "-u", "postgres", "--", "initdb", "-A", "trust", "-U", "postgres", "-D",
+        ])
+        .arg(&cluster)
+        .output()
+        .expect("initdb");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let pg_port = free_port();
+    let opts = format!(
+        "-p {pg_port} -k {} -c listen_addresses=127.0.0.1",
+        cluster.display()
+    );
+    let log = cluster.join("log");
+    let start = || {
+        pg_ctl(
+            &cluster,
+            &["-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"],
+        )
+    };
+    start();
+    struct Stop(std::path::PathBuf);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = Command::new("runuser")
+                .args(["-u", "postgres", "--", "pg_ctl", "-D"])
+                .arg(&self.0)
+                .args(["-m", "immediate", "stop"])
+                .output();
+        }
+    }
+    let _stop = Stop(cluster.clone());
+    let db = format!("postgres://postgres@127.0.0.1:{pg_port}/postgres");
+
+    let data = tmp.path().join("data");
+    let api_port = free_port();
+    let base = format!("http://127.0.0.1:{api_port}");
+    let _server = Peer::start(
+        Command::new(env!("CARGO_BIN_EXE_cep"))
+            .env("CEP_DATA_DIR", &data)
+            .env("CEP_DATABASE_URL", &db)
+            .env_remove("CEP_CONFIG")
+            .env("CEP_LOG", "warn")
+            .env("CEP_API_JWT_SECRET", "a-test-secret-of-more-than-32-bytes!")
+            .args(["serve", "--bind", &format!("127.0.0.1:{api_port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        api_port,
+    );
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let ready = || {
+        client
+            .get(format!("{base}/ready"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let login = || {
+        client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "nobody", "password": "not a real password"}))
+            .send()
+            .unwrap()
+    };
+    assert_eq!(ready(), 200);
+    assert_eq!(
+        login().status(),
+        401,
+        "the database answers: an unknown user"
+    );
+
+    // The database goes away: unready, requests answered 503 with a problem, no crash.
+    pg_ctl(&cluster, &["-m", "immediate", "stop"]);
+    assert_eq!(ready(), 503);
+    let r = login();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("out of reach"),
+        "{body}"
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/health"))
+            .send()
+            .unwrap()
+            .status(),
+        200,
+        "alive"
+    );
+
+    // Back: the service recovers by itself.
+    start();
+    let mut recovered = false;
+    for _ in 0..30 {
+        if ready() == 200 {
+            recovered = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(recovered, "ready again once the database is back");
+    assert_eq!(login().status(), 401);
+}

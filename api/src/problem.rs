@@ -35,9 +35,25 @@ pub enum ApiError {
 }
 
 impl From<cep_store::StoreError> for ApiError {
+    /// The database out of reach is a 503 (the client may retry); anything else a 500.
     fn from(e: cep_store::StoreError) -> Self {
+        use cep_store::StoreError as S;
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        let unreachable = match &e {
+            S::Pool(_) | S::Connect { .. } => true,
+            S::Query { source, .. } | S::Transaction(source) => matches!(
+                source,
+                D::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+                    | D::BrokenTransactionManager
+            ),
+            _ => false,
+        };
         tracing::error!(error = %e, "store error");
-        ApiError::Internal("the database could not answer".into())
+        if unreachable {
+            ApiError::Unavailable("the database is out of reach; retry in a moment".into())
+        } else {
+            ApiError::Internal("the database could not answer".into())
+        }
     }
 }
 

@@ -199,13 +199,15 @@ impl fmt::Debug for Store {
 impl Store {
     /// Opens a pool of at most `max_size` connections (SQLite: writers queue on its lock).
     /// One connection is opened first, so an unreachable database fails at once with its
-    /// own error rather than after the pool's timeout.
+    /// own error rather than after the pool's timeout. Later, a connection is waited for at
+    /// most 10 s: a database gone away makes requests fail (the API answers 503) rather than
+    /// hang; connections are checked before use and replaced once it is back.
     pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Store> {
         drop(url.connect()?);
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(30))
+            .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager { url: url.clone() })?;
         Ok(Store {
             pool,
