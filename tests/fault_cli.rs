@@ -298,3 +298,82 @@ fn the_database_going_away_makes_the_service_unready_and_it_recovers_when_it_is_
     assert!(recovered, "ready again once the database is back");
     assert_eq!(login().status(), 401);
 }
+
+#[test]
+fn a_read_only_inbox_is_reported_clearly_and_nothing_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let feeds = tmp.path().join("feeds");
+    let config = tmp.path().join("none.toml");
+    std::fs::write(&config, "").unwrap();
+    let run = |args: &[&str]| cep(&data, &config).args(args).output().unwrap();
+    ok(run(&[
+        "synth",
+        "--out",
+        feeds.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--months",
+        "1",
+        "--scale",
+        "0.01",
+        "--lots",
+        "08",
+    ]));
+    for kind in ["operators", "purchase-orders"] {
+        let file = feeds.join("buyer").join(format!("{kind}.csv"));
+        ok(run(&["import", kind, file.to_str().unwrap()]));
+    }
+    let inbox = data.join("inbox").join("L08");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let feed = std::fs::read_dir(feeds.join("inbox").join("L08"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("DOSSIERS"))
+        .unwrap();
+    let name = feed.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::copy(&feed, inbox.join(&name)).unwrap();
+    // Read-only for root too: the immutable attribute (ext4).
+    let chattr = |flag: &str| {
+        assert!(
+            Command::new("chattr")
+                .arg(flag)
+                .arg(&inbox)
+                .status()
+                .unwrap()
+                .success(),
+            "chattr {flag} (e2fsprogs, on an ext4 file system)"
+        );
+    };
+    chattr("+i");
+    let out = run(&["sweep", "--settle", "0", "--no-link"]);
+    chattr("-i");
+    assert!(!out.status.success(), "the sweep says it failed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&name) && err.contains("Operation not permitted"),
+        "the error names the file and the cause: {err}"
+    );
+    assert!(inbox.join(&name).exists(), "the file is still there");
+    // Writable again: the next sweep takes it; the file was received once.
+    let swept = ok(run(&["sweep", "--settle", "0", "--no-link"]));
+    assert!(swept.contains(&name), "{swept}");
+    assert!(!inbox.join(&name).exists());
+    assert_eq!(
+        sqlite_count(
+            &data.join("cep.db"),
+            &format!("SELECT count(DISTINCT sha256) AS n FROM receipts WHERE file_name = '{name}'")
+        ),
+        1
+    );
+    assert_eq!(
+        sqlite_count(
+            &data.join("cep.db"),
+            &format!(
+                "SELECT count(*) AS n FROM receipts WHERE file_name = '{name}' AND status = 'accepted'"
+            )
+        ),
+        1,
+        "processed once"
+    );
+}
