@@ -206,7 +206,11 @@ impl Store {
         drop(url.connect()?);
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
-            .min_idle(Some(1))
+            // No connection is opened in the background: r2d2 opens them on its own threads,
+            // and one still connecting while a short command exits made libpq's exit handlers
+            // crash (SIGSEGV, seen on `cep audit verify` against PostgreSQL). Connections are
+            // opened when asked for and kept for reuse.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager { url: url.clone() })?;
         Ok(Store {

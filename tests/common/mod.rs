@@ -20,7 +20,8 @@ pub fn cep(data: &Path, args: &[&str]) -> Output {
 pub fn ok(out: Output) -> String {
     assert!(
         out.status.success(),
-        "stdout: {}\nstderr: {}",
+        "{}\nstdout: {}\nstderr: {}",
+        out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
