@@ -68,3 +68,10 @@ fn every_declared_column_exists_on_both_backends() {
         );
     });
 }
+
+#[test]
+fn the_ingestion_tables_statistics_refresh_on_both_backends() {
+    cep_store::testing::each_backend(|db| {
+        cep_store::models::ingest::analyze_ingestion_tables(&mut db.conn()).unwrap();
+    });
+}

@@ -577,3 +577,18 @@ impl ProcessingReportRow {
             .map_err(StoreError::query("reading a processing report"))
     }
 }
+
+/// Refreshes PostgreSQL's planner statistics of the tables ingestion reads and writes (no-op on
+/// SQLite).
+pub fn analyze_ingestion_tables(conn: &mut DbConnection) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute(
+            "ANALYZE receipts; ANALYZE operator_persons; ANALYZE identity_records; \
+             ANALYZE dossiers; ANALYZE fiches; ANALYZE consumption_refs; ANALYZE anomalies; \
+             ANALYZE quarantined_lines;",
+        )
+        .map_err(StoreError::query("refreshing statistics"))?;
+    }
+    Ok(())
+}
