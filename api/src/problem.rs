@@ -57,6 +57,14 @@ impl From<cep_store::StoreError> for ApiError {
     }
 }
 
+impl From<cep_billing::BillingError> for ApiError {
+    fn from(e: cep_billing::BillingError) -> Self {
+        match e {
+            cep_billing::BillingError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         ApiError::Internal("a worker failed".into())

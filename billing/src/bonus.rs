@@ -60,13 +60,22 @@ impl Default for BonusScheme {
 
 /// Wilson score interval's lower bound for `k` successes out of `n`.
 pub fn wilson_lower(k: u64, n: u64, z: f64) -> Option<f64> {
+    wilson_interval(k, n, z).map(|(lower, _)| lower)
+}
+
+/// The Wilson score interval of `k` successes in `n` at `z` (indicators-v1 point 14):
+/// `(lower, upper)`, `None` when `n` is 0.
+pub fn wilson_interval(k: u64, n: u64, z: f64) -> Option<(f64, f64)> {
     if n == 0 {
         return None;
     }
     let (k, n) = (k as f64, n as f64);
     let p = k / n;
     let z2 = z * z;
-    Some((p + z2 / (2.0 * n) - z * ((p * (1.0 - p) + z2 / (4.0 * n)) / n).sqrt()) / (1.0 + z2 / n))
+    let centre = p + z2 / (2.0 * n);
+    let half = z * ((p * (1.0 - p) + z2 / (4.0 * n)) / n).sqrt();
+    let d = 1.0 + z2 / n;
+    Some(((centre - half) / d, (centre + half) / d))
 }
 
 /// A lot's bonus for a half-year, with its inputs.

@@ -558,17 +558,9 @@ pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::Cha
     })
 }
 
-/// Wilson interval at 95 % for k of n (indicators point 14).
+/// Wilson interval at 95 % for k of n (indicators point 14); `n` is a stored denominator.
 fn wilson(k: i64, n: f64) -> Option<(f64, f64)> {
-    if n <= 0.0 {
-        return None;
-    }
-    let z = cep_billing::bonus::Z95;
-    let p = k as f64 / n;
-    let d = 1.0 + z * z / n;
-    let centre = (p + z * z / (2.0 * n)) / d;
-    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+    cep_billing::bonus::wilson_interval(u64::try_from(k).ok()?, n as u64, cep_billing::bonus::Z95)
 }
 
 /// The half-yearly quality review of one lot: 7.x and 8.x, and the quality bonus.

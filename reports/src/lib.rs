@@ -65,19 +65,6 @@ impl DocumentKind {
             DocumentKind::Statement => "releve",
         }
     }
-
-    pub fn parse(s: &str) -> Option<DocumentKind> {
-        [
-            DocumentKind::MonthlyFollowUp,
-            DocumentKind::NationalSummary,
-            DocumentKind::QualityReview,
-            DocumentKind::SteeringCommittee,
-            DocumentKind::RegulationCommittee,
-            DocumentKind::Statement,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
 }
 
 /// A document ready to render: its data and charts for its template.
@@ -112,12 +99,6 @@ pub enum ReportError {
 impl Document {
     pub fn render(&self, renderer: &Renderer) -> Result<Vec<u8>, ReportError> {
         Ok(renderer.pdf(self.kind.template(), &self.data, &self.charts)?)
-    }
-
-    /// Renders into `dir/file_name`, written whole or not at all (a temporary file renamed).
-    pub fn write(&self, renderer: &Renderer, dir: &Path) -> Result<PathBuf, ReportError> {
-        let pdf = self.render(renderer)?;
-        write_atomically(dir, &self.file_name, &pdf)
     }
 }
 

@@ -141,9 +141,7 @@ async fn units_at(
     }
     let rules = state.billing_rules;
     let units = db(state, move |c| {
-        cep_billing::units_at(c, cutoff, rules).map_err(|e| match e {
-            cep_billing::BillingError::Store(e) => ApiError::from(e),
-        })
+        cep_billing::units_at(c, cutoff, rules).map_err(ApiError::from)
     })
     .await?;
     let units = std::sync::Arc::new(units);
@@ -314,9 +312,7 @@ pub(super) async fn reconciliation(
     let cutoff = cutoff_param(q.cutoff.as_deref())?;
     let units = units_at(&state, cutoff).await?;
     let open_billed = db(&state, move |c| {
-        cep_billing::units::billed_while_open(c, cutoff).map_err(|e| match e {
-            cep_billing::BillingError::Store(e) => ApiError::from(e),
-        })
+        cep_billing::units::billed_while_open(c, cutoff).map_err(ApiError::from)
     })
     .await?;
     let lot_of: std::collections::HashMap<&str, String> = units
@@ -383,11 +379,8 @@ pub(super) async fn bonuses(
     let s = state.clone();
     let bonuses = db(&state, move |c| {
         let orders = cep_store::models::buyer::PurchaseOrder::all_current(c)?;
-        cep_billing::bonus::of_half(c, &s.bonus_scheme, half, &units, &orders).map_err(
-            |e| match e {
-                cep_billing::BillingError::Store(e) => ApiError::from(e),
-            },
-        )
+        cep_billing::bonus::of_half(c, &s.bonus_scheme, half, &units, &orders)
+            .map_err(ApiError::from)
     })
     .await?;
     let items = bonuses
