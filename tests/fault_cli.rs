@@ -26,16 +26,7 @@ fn killed_while_making_documents_statements_and_e_mails_nothing_is_lost_or_dupli
     let data = tmp.path().join("data");
     let feeds = tmp.path().join("feeds");
     let mailbox = tmp.path().join("mail");
-    let port = free_port();
-    let _smtp = Peer::start(
-        Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&mailbox)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-        port,
-    );
+    let (_smtp, port) = common::smtp_server(&mailbox);
     let config = tmp.path().join("cep.toml");
     std::fs::write(
         &config,

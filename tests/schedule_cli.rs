@@ -4,7 +4,7 @@
 //! and the documents reach their recipients through a real SMTP server on loopback, once.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 mod common;
 use common::ok;
@@ -26,27 +26,7 @@ fn a_monthly_run_happens_once_and_missed_runs_are_caught_up() {
     let data = tmp.path().join("data");
     let feeds = tmp.path().join("feeds");
     let mailbox = tmp.path().join("mail");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _smtp = common::Peer(
-        Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&mailbox)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (Debian package python3-aiosmtpd)"),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let (_smtp, port) = common::smtp_server(&mailbox);
     let config = tmp.path().join("cep.toml");
     std::fs::write(
         &config,

@@ -80,3 +80,19 @@ pub fn sqlite_count(db: &Path, sql: &str) -> i64 {
         .expect("the count")
         .n
 }
+
+/// A real SMTP server on loopback (Python's aiosmtpd, Debian package python3-aiosmtpd) on a free
+/// port, each message received written as a file under `mailbox/new/`: `(server, port)`.
+pub fn smtp_server(mailbox: &Path) -> (Peer, u16) {
+    let port = free_port();
+    let peer = Peer::start(
+        Command::new("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(mailbox)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+        port,
+    );
+    (peer, port)
+}
