@@ -29,6 +29,61 @@ pub struct Settings {
     pub api: ApiSettings,
     pub reports: ReportSettings,
     pub retention: RetentionSettings,
+    /// `[[pull]]`: the operators whose feed the daily job pulls from their endpoint (spec §1).
+    #[serde(rename = "pull")]
+    pub pulls: Vec<PullSettings>,
+}
+
+/// One `[[pull]]` table: a lot whose operator exposes `GET {url}/cep/v1/dossiers?since=…`
+/// (spec §1, point 29). The bearer token is never written in the file: it is read from the
+/// environment variable named by `token_env` when the pull runs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullSettings {
+    pub lot: String,
+    pub url: String,
+    pub token_env: String,
+    /// Whole-request timeout.
+    #[serde(default = "default_pull_timeout")]
+    pub timeout_seconds: u64,
+    /// Attempts per page after the first, with a doubling wait from 2 s.
+    #[serde(default = "default_pull_retries")]
+    pub retries: u32,
+}
+
+fn default_pull_timeout() -> u64 {
+    60
+}
+
+fn default_pull_retries() -> u32 {
+    4
+}
+
+impl PullSettings {
+    /// The lot, checked.
+    pub fn lot(&self) -> Result<cep_domain::Lot> {
+        cep_domain::Lot::parse(&self.lot)
+            .map_err(|e| anyhow::anyhow!("[[pull]] lot = {:?}: {e}", self.lot))
+    }
+
+    /// The client's configuration, with the token read from `token_env` now.
+    pub fn config(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<cep_ingest::pull::PullConfig> {
+        let token = env(&self.token_env)
+            .filter(|t| !t.is_empty())
+            .with_context(|| {
+                format!(
+                    "the bearer token of lot {} is read from ${}, which is not set",
+                    self.lot, self.token_env
+                )
+            })?;
+        let mut c = cep_ingest::pull::PullConfig::new(self.lot()?, self.url.clone(), token);
+        c.timeout = std::time::Duration::from_secs(self.timeout_seconds);
+        c.retries = self.retries;
+        Ok(c)
+    }
 }
 
 /// `[retention]` (RGPD): how long personal data and raw files are kept (issue 10).
@@ -71,8 +126,10 @@ pub struct ReportSettings {
     pub half_yearly_day: u32,
     /// Day of January when the previous year's steering and regulation files are made.
     pub yearly_day: u32,
-    /// Hour of the daily inbox sweep, Paris time.
+    /// Hour of the daily inbox sweep and pulls, Paris time.
     pub sweep_hour: u32,
+    /// A failed job is tried again on the first tick this many minutes after its failure.
+    pub retry_minutes: u32,
     /// The SMTP server (none: documents are stored, not mailed).
     pub smtp: Option<SmtpConfig>,
     /// Who receives which documents.
@@ -90,6 +147,7 @@ impl Default for ReportSettings {
             half_yearly_day: 15,
             yearly_day: 20,
             sweep_hour: 2,
+            retry_minutes: 30,
             smtp: None,
             recipients: vec![],
         }
@@ -317,6 +375,7 @@ impl Default for Settings {
             api: ApiSettings::default(),
             reports: ReportSettings::default(),
             retention: RetentionSettings::default(),
+            pulls: vec![],
         }
     }
 }
@@ -406,6 +465,27 @@ impl Settings {
         if settings.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");
         }
+        // Checked now, not when a job first needs them.
+        settings.billing.scheme()?;
+        crate::scheduler::Schedule::of(&settings)?;
+        let mut pulled = std::collections::BTreeSet::new();
+        for p in &settings.pulls {
+            let lot = p.lot()?;
+            if !pulled.insert(lot) {
+                bail!("[[pull]]: lot {lot} is configured twice");
+            }
+            if !(p.url.starts_with("https://") || p.url.starts_with("http://")) {
+                bail!(
+                    "[[pull]] lot {lot}: url must start with https:// (or http://), got {:?}",
+                    p.url
+                );
+            }
+            if p.token_env.is_empty() {
+                bail!(
+                    "[[pull]] lot {lot}: token_env must name the environment variable holding the bearer token"
+                );
+            }
+        }
         settings.database_url()?;
         Ok((settings, sources))
     }
@@ -474,7 +554,7 @@ impl Settings {
         ) + &{
             let r = &self.reports;
             format!(
-                "\n[reports]\nschedule = {}\nstart = \"{}\"\nhour = {}\nmonthly_day = {}\nquarterly_day = {}\nhalf_yearly_day = {}\nyearly_day = {}\nsweep_hour = {}\n# recipients: {} rule(s)\n{}",
+                "\n[reports]\nschedule = {}\nstart = \"{}\"\nhour = {}\nmonthly_day = {}\nquarterly_day = {}\nhalf_yearly_day = {}\nyearly_day = {}\nsweep_hour = {}\nretry_minutes = {}\n# recipients: {} rule(s)\n{}",
                 r.schedule,
                 r.start,
                 r.hour,
@@ -483,6 +563,7 @@ impl Settings {
                 r.half_yearly_day,
                 r.yearly_day,
                 r.sweep_hour,
+                r.retry_minutes,
                 r.recipients.len(),
                 match &r.smtp {
                     None => "# no [reports.smtp]: documents are stored, not mailed\n".to_owned(),
@@ -504,7 +585,16 @@ impl Settings {
         } + &format!(
             "\n[retention]\npersonal_data_months = {}\nraw_files_months = {}\n",
             self.retention.personal_data_months, self.retention.raw_files_months
-        )
+        ) + &self
+            .pulls
+            .iter()
+            .map(|p| {
+                format!(
+                    "\n[[pull]]\nlot = {:?}\nurl = {:?}\ntoken_env = {:?}\ntimeout_seconds = {}\nretries = {}\n",
+                    p.lot, p.url, p.token_env, p.timeout_seconds, p.retries
+                )
+            })
+            .collect::<String>()
     }
 
     /// The API's state from these settings.
@@ -607,16 +697,10 @@ mod tests {
             Settings::default().billing.scheme().unwrap(),
             cep_billing::bonus::BonusScheme::default()
         );
-        // A wrong work unit is reported.
+        // A wrong work unit is reported when the configuration is loaded.
         std::fs::write(&cfg, "[billing.bonus]\nbase_work_units = [\"3\"]\n").unwrap();
-        let (s, _) = Settings::load(Some(&cfg), &env_of(&[])).unwrap();
-        assert!(
-            s.billing
-                .scheme()
-                .unwrap_err()
-                .to_string()
-                .contains("\"3\"")
-        );
+        let err = Settings::load(Some(&cfg), &env_of(&[])).unwrap_err();
+        assert!(format!("{err:#}").contains("\"3\""), "{err:#}");
     }
 
     #[test]

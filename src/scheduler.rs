@@ -2,13 +2,14 @@
 //! time (Europe/Paris), each run once per period and recorded in `job_runs`, the missed ones
 //! caught up on the next tick (after a restart: on start).
 //!
-//! Jobs: the daily inbox sweep; the previous month's indicators and documents (follow-up per lot,
+//! Jobs: the daily inbox sweep; the daily pull of each `[[pull]]` lot from its operator's
+//! endpoint; the previous month's indicators and documents (follow-up per lot,
 //! national summary); the previous quarter's statements (issued and rendered); the previous
 //! half-year's quality reviews; the previous year's steering and regulation files. After each tick, due e-mails are sent.
 
 use crate::config::Settings;
 use anyhow::{Context as _, Result};
-use cep_domain::{HalfYear, Quarter, YearMonth};
+use cep_domain::{HalfYear, Lot, Quarter, YearMonth};
 use cep_reports::{Period, Renderer};
 use cep_store::Store;
 use cep_store::models::reports::JobRun;
@@ -18,6 +19,8 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     Sweep(NaiveDate),
+    /// The day's pull of one lot's feed from its operator's endpoint (spec §1).
+    Pull(NaiveDate, Lot),
     Purge(NaiveDate),
     Monthly(YearMonth),
     Quarterly(Quarter),
@@ -29,6 +32,7 @@ impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Job::Sweep(_) => "daily-sweep",
+            Job::Pull(..) => "daily-pull",
             Job::Purge(_) => "daily-purge",
             Job::Monthly(_) => "monthly",
             Job::Quarterly(_) => "quarterly",
@@ -40,6 +44,7 @@ impl Job {
     pub fn period(self) -> String {
         match self {
             Job::Sweep(d) | Job::Purge(d) => d.to_string(),
+            Job::Pull(d, lot) => format!("{d}-L{lot}"),
             Job::Monthly(m) => m.to_string(),
             Job::Quarterly(q) => q.to_string(),
             Job::HalfYearly(h) => h.to_string(),
@@ -49,7 +54,7 @@ impl Job {
 }
 
 /// When each kind of job is due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     pub start: YearMonth,
     pub hour: u32,
@@ -58,10 +63,15 @@ pub struct Schedule {
     pub half_yearly_day: u32,
     pub yearly_day: u32,
     pub sweep_hour: u32,
+    /// The lots pulled daily, after the sweep.
+    pub pulled_lots: Vec<Lot>,
+    /// How long a failed job waits before it is tried again.
+    pub retry_after: chrono::Duration,
 }
 
 impl Schedule {
-    pub fn of(s: &crate::config::ReportSettings) -> Result<Schedule> {
+    pub fn of(settings: &Settings) -> Result<Schedule> {
+        let s = &settings.reports;
         for (name, day) in [
             ("monthly_day", s.monthly_day),
             ("quarterly_day", s.quarterly_day),
@@ -84,6 +94,12 @@ impl Schedule {
             half_yearly_day: s.half_yearly_day,
             yearly_day: s.yearly_day,
             sweep_hour: s.sweep_hour,
+            pulled_lots: settings
+                .pulls
+                .iter()
+                .map(|p| p.lot())
+                .collect::<Result<_>>()?,
+            retry_after: chrono::Duration::minutes(i64::from(s.retry_minutes)),
         })
     }
 
@@ -105,6 +121,11 @@ impl Schedule {
         let mut jobs = Vec::new();
         if now.hour() >= self.sweep_hour {
             jobs.push(Job::Sweep(now.date()));
+            jobs.extend(
+                self.pulled_lots
+                    .iter()
+                    .map(|&lot| Job::Pull(now.date(), lot)),
+            );
             jobs.push(Job::Purge(now.date()));
         }
         let mut m = self.start;
@@ -135,7 +156,7 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(store: Store, settings: Settings) -> Result<Runner> {
-        let schedule = Schedule::of(&settings.reports)?;
+        let schedule = Schedule::of(&settings)?;
         // E-mails left `sending` by a crash are tried again.
         cep_store::models::reports::OutboxEmail::release_stale(&mut *store.conn()?)?;
         Ok(Runner {
@@ -152,7 +173,13 @@ impl Runner {
         let paris = now + chrono::Duration::hours(cep_domain::paris::offset_hours(now));
         let mut log = Vec::new();
         for job in self.schedule.due(paris) {
-            let Some(id) = JobRun::begin(&mut *self.store.conn()?, job.name(), &job.period(), now)?
+            let Some(id) = JobRun::begin(
+                &mut *self.store.conn()?,
+                job.name(),
+                &job.period(),
+                now,
+                self.schedule.retry_after,
+            )?
             else {
                 continue;
             };
@@ -220,6 +247,26 @@ impl Runner {
                     .sweep_inbox(&inbox, std::time::Duration::from_secs(60))
                     .with_context(|| format!("sweeping {}", inbox.display()))?;
                 Ok(format!("{} file(s) processed", sweep.reports.len()))
+            }
+            Job::Pull(_, lot) => {
+                let settings = self
+                    .settings
+                    .pulls
+                    .iter()
+                    .find(|p| p.lot().ok() == Some(lot))
+                    .context("no [[pull]] for this lot any more")?;
+                let config = settings.config(&|k| std::env::var(k).ok())?;
+                let ingestor =
+                    cep_ingest::Ingestor::new(self.store.clone(), &self.settings.data_dir);
+                let reports = cep_ingest::pull::pull(&ingestor, &config)?;
+                let lines: u64 = reports.iter().map(|r| r.lines).sum();
+                let accepted: u64 = reports.iter().map(|r| r.accepted).sum();
+                let quarantined: u64 = reports.iter().map(|r| r.quarantined).sum();
+                Ok(format!(
+                    "{} page(s), {lines} line(s): {accepted} accepted, {quarantined} quarantined; cursor {}",
+                    reports.len(),
+                    cep_ingest::pull::cursor(&ingestor, lot)?.unwrap_or_else(|| "unset".into())
+                ))
             }
             Job::Purge(_) => crate::retention_cmd::purge(&self.store, &self.settings, now),
             Job::Monthly(m) => self.publish(Period::Month(m), now),
@@ -313,6 +360,8 @@ mod tests {
             half_yearly_day: 15,
             yearly_day: 20,
             sweep_hour: 2,
+            pulled_lots: vec![Lot::parse("08").unwrap(), Lot::parse("11").unwrap()],
+            retry_after: chrono::Duration::minutes(30),
         }
     }
 
@@ -326,7 +375,7 @@ mod tests {
         let names = |t: &str| -> Vec<String> {
             s.due(at(t))
                 .into_iter()
-                .filter(|j| !matches!(j, Job::Sweep(_) | Job::Purge(_)))
+                .filter(|j| !matches!(j, Job::Sweep(_) | Job::Pull(..) | Job::Purge(_)))
                 .map(|j| format!("{} {}", j.name(), j.period()))
                 .collect()
         };
@@ -360,5 +409,30 @@ mod tests {
             s.due(at("2025-04-05T02:00:00"))
                 .contains(&Job::Sweep("2025-04-05".parse().unwrap()))
         );
+    }
+
+    #[test]
+    fn each_configured_lot_is_pulled_daily_after_the_sweep() {
+        let s = schedule();
+        let day: NaiveDate = "2025-04-05".parse().unwrap();
+        assert!(
+            !s.due(at("2025-04-05T01:59:00"))
+                .iter()
+                .any(|j| matches!(j, Job::Pull(..)))
+        );
+        let daily: Vec<Job> = s
+            .due(at("2025-04-05T02:00:00"))
+            .into_iter()
+            .filter(|j| matches!(j, Job::Sweep(_) | Job::Pull(..)))
+            .collect();
+        assert_eq!(
+            daily,
+            vec![
+                Job::Sweep(day),
+                Job::Pull(day, Lot::parse("08").unwrap()),
+                Job::Pull(day, Lot::parse("11").unwrap()),
+            ]
+        );
+        assert_eq!(daily[1].period(), "2025-04-05-L08");
     }
 }

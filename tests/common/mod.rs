@@ -96,3 +96,52 @@ pub fn smtp_server(mailbox: &Path) -> (Peer, u16) {
     );
     (peer, port)
 }
+
+/// Requests seen by [`http_server`]: (request target, authorization header).
+pub type RequestLog = std::sync::Mutex<Vec<(String, String)>>;
+
+/// A minimal HTTP/1.1 server on 127.0.0.1, one request per connection, as an operator's feed
+/// endpoint: `handler(target, authorization)` gives the status and the JSON body. Returns its
+/// base URL and the log of the requests.
+pub fn http_server(
+    handler: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
+) -> (String, std::sync::Arc<RequestLog>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("a socket"));
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let target = first
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let mut auth = String::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("authorization:") {
+                    auth = v.trim().to_owned();
+                }
+            }
+            seen.lock().unwrap().push((target.clone(), auth.clone()));
+            let (status, body) = handler(&target, &auth);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, log)
+}

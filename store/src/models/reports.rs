@@ -95,23 +95,31 @@ pub struct JobRun {
 
 impl JobRun {
     /// Starts `job` for `period` unless it is done already: `Some(run id)` to go ahead, `None`
-    /// when done. A run left `running` (the service stopped) or `failed` is started again.
+    /// when done. A run left `running` (the service stopped) is started again; a `failed` one
+    /// too, once `retry_after` has passed since it failed (a down operator endpoint or SMTP
+    /// relay is not hammered every minute).
     pub fn begin(
         conn: &mut DbConnection,
         job: &str,
         period: &str,
         now: NaiveDateTime,
+        retry_after: chrono::Duration,
     ) -> Result<Option<i64>> {
         conn.transaction(|c| {
-            let existing: Option<(i64, String)> = job_runs::table
+            let existing: Option<(i64, String, Option<NaiveDateTime>)> = job_runs::table
                 .filter(job_runs::job.eq(job))
                 .filter(job_runs::period.eq(period))
-                .select((job_runs::id, job_runs::status))
+                .select((job_runs::id, job_runs::status, job_runs::finished_at))
                 .first(c)
                 .optional()?;
             match existing {
-                Some((_, status)) if status == "done" => Ok(None),
-                Some((id, _)) => {
+                Some((_, status, _)) if status == "done" => Ok(None),
+                Some((_, status, Some(failed_at)))
+                    if status == "failed" && now < failed_at + retry_after =>
+                {
+                    Ok(None)
+                }
+                Some((id, ..)) => {
                     diesel::update(job_runs::table.filter(job_runs::id.eq(id)))
                         .set((
                             job_runs::status.eq("running"),
