@@ -4,7 +4,7 @@
 //! e-mail sent) and nothing is duplicated (one document per type, lot and period, one statement
 //! per number, one e-mail per document and recipient).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -290,14 +290,11 @@ fn the_database_going_away_makes_the_service_unready_and_it_recovers_when_it_is_
     assert_eq!(login().status(), 401);
 }
 
-#[test]
-fn a_read_only_inbox_is_reported_clearly_and_nothing_is_lost() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let feeds = tmp.path().join("feeds");
-    let config = tmp.path().join("none.toml");
-    std::fs::write(&config, "").unwrap();
-    let run = |args: &[&str]| cep(&data, &config).args(args).output().unwrap();
+/// A synthetic month of lot 08 with its buyer files imported, and the month's first dossier
+/// file copied into the inbox: `(inbox, file name)`.
+fn lot08_file_in_inbox(tmp: &Path, data: &Path, config: &Path) -> (PathBuf, String) {
+    let feeds = tmp.join("feeds");
+    let run = |args: &[&str]| cep(data, config).args(args).output().unwrap();
     ok(run(&[
         "synth",
         "--out",
@@ -324,6 +321,38 @@ fn a_read_only_inbox_is_reported_clearly_and_nothing_is_lost() {
         .unwrap();
     let name = feed.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::copy(&feed, inbox.join(&name)).unwrap();
+    (inbox, name)
+}
+
+/// The file `name` was received once and accepted once.
+fn assert_processed_once(db: &Path, name: &str) {
+    assert_eq!(
+        sqlite_count(
+            db,
+            &format!("SELECT count(DISTINCT sha256) AS n FROM receipts WHERE file_name = '{name}'")
+        ),
+        1
+    );
+    assert_eq!(
+        sqlite_count(
+            db,
+            &format!(
+                "SELECT count(*) AS n FROM receipts WHERE file_name = '{name}' AND status = 'accepted'"
+            )
+        ),
+        1,
+        "processed once"
+    );
+}
+
+#[test]
+fn a_read_only_inbox_is_reported_clearly_and_nothing_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("none.toml");
+    std::fs::write(&config, "").unwrap();
+    let run = |args: &[&str]| cep(&data, &config).args(args).output().unwrap();
+    let (inbox, name) = lot08_file_in_inbox(tmp.path(), &data, &config);
     // Read-only for root too: the immutable attribute (ext4).
     let chattr = |flag: &str| {
         assert!(
@@ -350,21 +379,95 @@ fn a_read_only_inbox_is_reported_clearly_and_nothing_is_lost() {
     let swept = ok(run(&["sweep", "--settle", "0", "--no-link"]));
     assert!(swept.contains(&name), "{swept}");
     assert!(!inbox.join(&name).exists());
+    assert_processed_once(&data.join("cep.db"), &name);
+}
+
+/// A small tmpfs mounted at a folder for the life of a test (root only), lazily unmounted.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    /// `None` when this process may not mount (not root, or no CAP_SYS_ADMIN).
+    fn mount(at: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| SmallDisk(at.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_reported_clearly_and_nothing_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The data folder (inbox, archive, outbox) on a 4 MB disk of its own; the database beside.
+    let data = tmp.path().join("data");
+    let Some(_disk) = SmallDisk::mount(&data, "4m") else {
+        assert!(
+            std::env::var_os("CEP_TEST_REQUIRE_MOUNT").is_none(),
+            "CEP_TEST_REQUIRE_MOUNT is set but a tmpfs cannot be mounted here"
+        );
+        eprintln!(
+            "skipped: mounting a small tmpfs needs root (CEP_TEST_REQUIRE_MOUNT=1 makes this an error)"
+        );
+        return;
+    };
+    let db = tmp.path().join("db").join("cep.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let config = tmp.path().join("cep.toml");
+    std::fs::write(
+        &config,
+        format!("[database]\nurl = \"sqlite://{}\"\n", db.display()),
+    )
+    .unwrap();
+    let run = |args: &[&str]| cep(&data, &config).args(args).output().unwrap();
+    let (inbox, name) = lot08_file_in_inbox(tmp.path(), &data, &config);
+    let sent = std::fs::read(inbox.join(&name)).unwrap();
+    // Fill the disk to its last byte.
+    let filler = data.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+        while f.write_all(&chunk[..1]).is_ok() {}
+    }
+    let out = run(&["sweep", "--settle", "0", "--no-link"]);
+    assert!(!out.status.success(), "the sweep says it failed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&name) && err.contains("No space left on device"),
+        "the error names the file and the cause: {err}"
+    );
     assert_eq!(
-        sqlite_count(
-            &data.join("cep.db"),
-            &format!("SELECT count(DISTINCT sha256) AS n FROM receipts WHERE file_name = '{name}'")
-        ),
-        1
+        std::fs::read(inbox.join(&name)).unwrap(),
+        sent,
+        "the file is still in the inbox, whole"
     );
     assert_eq!(
         sqlite_count(
-            &data.join("cep.db"),
-            &format!(
-                "SELECT count(*) AS n FROM receipts WHERE file_name = '{name}' AND status = 'accepted'"
-            )
+            &db,
+            &format!("SELECT count(*) AS n FROM receipts WHERE file_name = '{name}'")
         ),
-        1,
-        "processed once"
+        0,
+        "nothing recorded of a file that could not be kept"
     );
+    let partial: Vec<_> = std::fs::read_dir(data.join("archive").join("tmp"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(partial.is_empty(), "no partial copy left: {partial:?}");
+    // Space again: the next sweep takes it, once.
+    std::fs::remove_file(&filler).unwrap();
+    let swept = ok(run(&["sweep", "--settle", "0", "--no-link"]));
+    assert!(swept.contains(&name), "{swept}");
+    assert!(!inbox.join(&name).exists());
+    assert_processed_once(&db, &name);
 }

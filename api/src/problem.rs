@@ -57,6 +57,40 @@ impl From<cep_store::StoreError> for ApiError {
     }
 }
 
+impl From<cep_ingest::IngestError> for ApiError {
+    /// A feed the service could not keep (disk full) or a database out of reach is a 503: the
+    /// operator sends it again later; nothing of it was recorded.
+    fn from(e: cep_ingest::IngestError) -> Self {
+        use cep_ingest::IngestError as I;
+        match e {
+            I::Store(s) => s.into(),
+            I::Receiving { .. } => {
+                tracing::error!(error = %error_chain(&e), "receiving a feed");
+                ApiError::Unavailable(
+                    "the feed could not be stored; nothing of it was recorded, send it again later"
+                        .into(),
+                )
+            }
+            I::Io { .. } => {
+                tracing::error!(error = %error_chain(&e), "processing a feed");
+                ApiError::Internal("processing the feed".into())
+            }
+        }
+    }
+}
+
+/// An error and its sources on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
 impl From<cep_billing::BillingError> for ApiError {
     fn from(e: cep_billing::BillingError) -> Self {
         match e {

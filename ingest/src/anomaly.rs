@@ -2,10 +2,10 @@
 //! message an operator can act on (point 31: one template per code, with the column, the
 //! value and what was expected; identity values are never echoed).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Every anomaly code of the exchange format v1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AnomalyCode {
     FileName,
@@ -158,7 +158,7 @@ impl std::fmt::Display for AnomalyCode {
 }
 
 /// `blocking` quarantines the line (or rejects the file); `warning` keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Blocking,
@@ -175,7 +175,7 @@ impl Severity {
 }
 
 /// One anomaly found in a file, a line or a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// Physical line where the record starts (header = 1), JSON index, or `None` for the file.
     pub line: Option<u64>,

@@ -65,6 +65,13 @@ pub enum IngestError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The received content could not be copied into the archive (disk full, read error):
+    /// nothing of it is recorded.
+    #[error("cannot keep a copy of {file} in the archive; nothing of it was recorded")]
+    Receiving {
+        file: String,
+        source: Box<IngestError>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -180,6 +187,17 @@ impl Ingestor {
         let mut conn = self.store.conn()?;
         let receipt = match Receipt::find_by_sha256(&mut conn, &sha)? {
             Some(r) if r.status != "received" => {
+                // Processed, but its report never reached the outbox (the disk filled up after
+                // the commit): the original report is written now, in place of a duplicate's.
+                if let Some(row) = ProcessingReportRow::of_receipt(&mut conn, r.id)?
+                    && let Ok(original) = serde_json::from_str::<ProcessingReport>(&row.report_json)
+                    && !original.is_in_outbox(&self.outbox)
+                {
+                    original
+                        .write_outbox(&self.outbox)
+                        .map_err(io(&self.outbox))?;
+                    return Ok(original);
+                }
                 let report = duplicate_report(&r, sub);
                 report
                     .write_outbox(&self.outbox)
@@ -240,24 +258,39 @@ impl Ingestor {
             std::process::id(),
             Utc::now().timestamp_nanos_opt().unwrap_or_default()
         ));
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        let mut size = 0u64;
-        loop {
-            let n = input.read(&mut buf).map_err(io(origin))?;
-            if n == 0 {
-                break;
+        let copied = (|| {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; 1 << 16];
+            let mut size = 0u64;
+            loop {
+                let n = input.read(&mut buf).map_err(io(origin))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                out.write_all(&buf[..n]).map_err(io(&tmp))?;
+                size += n as u64;
             }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(io(&tmp))?;
-            size += n as u64;
-        }
-        let file = out.into_inner().map_err(|e| IngestError::Io {
-            path: tmp.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(io(&tmp))?;
+            let file = out.into_inner().map_err(|e| IngestError::Io {
+                path: tmp.clone(),
+                source: e.into_error(),
+            })?;
+            file.sync_all().map_err(io(&tmp))?;
+            Ok::<_, IngestError>((hasher, size))
+        })();
+        let (hasher, size) = match copied {
+            Ok(c) => c,
+            Err(e) => {
+                // A partial copy (disk full, read error) is not kept: the source is untouched
+                // and the next attempt starts over.
+                let _ = std::fs::remove_file(&tmp);
+                return Err(IngestError::Receiving {
+                    file: origin.display().to_string(),
+                    source: Box::new(e),
+                });
+            }
+        };
         let sha = crate::dossier::hex(&hasher.finalize());
         let dir = self.archive.join(&sha[..2]);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;

@@ -2,11 +2,11 @@
 //! CSV (`;`, UTF-8 BOM) and JSON in `outbox/L{lot}/`, and stored for the API.
 
 use crate::anomaly::{Anomaly, Severity};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Accepted,
@@ -25,13 +25,13 @@ impl Status {
 }
 
 /// A médiateur's request for access to a dossier, reported to the operator (Annex 2 §3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediatorAccess {
     pub date: String,
     pub dossier: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessingReport {
     pub file: String,
     pub lot: Option<String>,
@@ -111,20 +111,35 @@ impl ProcessingReport {
         s
     }
 
-    /// Writes `{stem}.rapport.csv` and `{stem}.rapport.json` into `outbox/L{lot}/` (or
-    /// `outbox/inconnu/`), each written to a temporary name then renamed.
-    pub fn write_outbox(&self, outbox: &Path) -> std::io::Result<Vec<PathBuf>> {
+    /// The folder and file stem of this report in the outbox: `outbox/L{lot}/` (or
+    /// `outbox/inconnu/`) and `{file}.{sha256[..12]}` (`….doublon` for a duplicate).
+    fn outbox_place(&self, outbox: &Path) -> (PathBuf, String) {
         let dir = outbox.join(match &self.lot {
             Some(l) => format!("L{l}"),
             None => "inconnu".into(),
         });
-        std::fs::create_dir_all(&dir)?;
         let stem = self.file.trim_end_matches(".csv").trim_end_matches(".json");
         // A duplicate's report must not replace the report of the original reception.
         let stem = match self.status {
             Status::Duplicate => format!("{stem}.{}.doublon", &self.sha256[..12]),
             _ => format!("{stem}.{}", &self.sha256[..12]),
         };
+        (dir, stem)
+    }
+
+    /// Whether both files of this report are in the outbox.
+    pub fn is_in_outbox(&self, outbox: &Path) -> bool {
+        let (dir, stem) = self.outbox_place(outbox);
+        ["rapport.csv", "rapport.json"]
+            .iter()
+            .all(|ext| dir.join(format!("{stem}.{ext}")).is_file())
+    }
+
+    /// Writes `{stem}.rapport.csv` and `{stem}.rapport.json` into `outbox/L{lot}/` (or
+    /// `outbox/inconnu/`), each written to a temporary name then renamed.
+    pub fn write_outbox(&self, outbox: &Path) -> std::io::Result<Vec<PathBuf>> {
+        let (dir, stem) = self.outbox_place(outbox);
+        std::fs::create_dir_all(&dir)?;
         let mut out = vec![];
         for (ext, body) in [
             ("rapport.csv", self.to_csv()),

@@ -136,9 +136,7 @@ pub(super) async fn feed(
         json_kind: json.then_some(kind),
     };
     let state2 = state.clone();
-    let report = web::block(move || state2.ingestor.ingest_bytes(&body, &sub))
-        .await?
-        .map_err(|e| ApiError::Internal(format!("processing the feed: {e}")))?;
+    let report = web::block(move || state2.ingestor.ingest_bytes(&body, &sub)).await??;
     Ok(HttpResponse::Ok().json(report))
 }
 /// Anomalies counted by lot, code and severity.
