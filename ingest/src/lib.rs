@@ -10,6 +10,7 @@
 
 pub mod anomaly;
 pub mod apply;
+pub mod bench;
 pub mod buyer;
 pub mod csv;
 pub mod decode;

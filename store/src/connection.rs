@@ -283,6 +283,29 @@ pub(crate) fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>> {
     Ok(applied.iter().map(|v| v.to_string()).collect())
 }
 
+/// Runs `body` with the URL of a new PostgreSQL database on `server` (e.g.
+/// `postgres://postgres@127.0.0.1:5432`), named `{prefix}_{process id}`, dropped afterwards
+/// whatever `body` returned. For benchmarks and tools; tests use [`crate::testing`].
+pub fn with_scratch_database<T, E: From<StoreError>>(
+    server: &str,
+    prefix: &str,
+    body: impl FnOnce(&str) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let server = server.trim_end_matches('/');
+    let name = format!("{prefix}_{}", std::process::id());
+    let mut admin = DatabaseUrl::parse(&format!("{server}/postgres"))?.connect()?;
+    let mut admin_sql = |sql: String| {
+        admin
+            .batch_execute(&sql)
+            .map_err(StoreError::query("making a scratch database"))
+    };
+    admin_sql(format!("DROP DATABASE IF EXISTS {name}"))?;
+    admin_sql(format!("CREATE DATABASE {name}"))?;
+    let outcome = body(&format!("{server}/{name}"));
+    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    outcome
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

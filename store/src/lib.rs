@@ -20,7 +20,9 @@ pub mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use connection::{Backend, DatabaseUrl, DbConnection, PooledConnection, Store};
+pub use connection::{
+    Backend, DatabaseUrl, DbConnection, PooledConnection, Store, with_scratch_database,
+};
 
 /// What can go wrong in the store; each variant says what was being done.
 #[derive(Debug, thiserror::Error)]

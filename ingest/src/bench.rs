@@ -1,0 +1,277 @@
+//! The ingestion benchmark (issue 4), shared by `cep bench ingest` and
+//! `cargo run --release -p cep-ingest --example bench_ingest` (which builds without the
+//! indicators and reports engines, for quicker iterations).
+//!
+//! Three figures from one run, on the same generated `DOSSIERS` file:
+//! 1. parse + validate in memory (one core): CSV reading and the line checks, no store;
+//! 2. end to end into a fresh embedded SQLite database;
+//! 3. end to end into a fresh PostgreSQL database, beside a bare `COPY` of the same CSV into an
+//!    unindexed staging table of text columns on the same server (the ratio is the figure).
+//!
+//! Peak memory (VmHWM) of the process is printed at the end.
+
+use crate::buyer::{ImportKind, import};
+use crate::dossier::{LineContext, OperatorRegistry, check_line};
+use crate::{Channel, Ingestor, Submission};
+use cep_domain::Lot;
+use cep_store::{DatabaseUrl, Store};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Errors of a benchmark run, reported as they are.
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Fiches in the generated file.
+    pub lines: usize,
+    /// PostgreSQL server for the third figure (a database is created and dropped).
+    pub postgres: Option<String>,
+    pub sqlite: bool,
+    /// Working directory (the file, the SQLite database).
+    pub dir: PathBuf,
+    /// The command that reproduces the run, printed last.
+    pub reproduce: String,
+}
+
+pub const HEADER: &str = "horodatage;numero_dossier;uo;region_lot;identifiant_beneficiaire;nir;nom;nom_usage;prenom;sexe;date_naissance;adresse_numero;adresse_type_voie;adresse_voie;adresse_commune;adresse_code_postal;entreprise_departement;entreprise_code_postal;entreprise_commune;structure;handicap;niveau_formation;secteur_activite;libelle_secteur;taille_entreprise;categorie_sociale;libelle_profession;statut;entree_entreprise;email;telephone;date_engagement;date_cloture;motif_cloture;numero_decompte;reference_bc;origine;motif;motif_detaille;aiguillage;date_demande_rdv;dates_interactions;modes_contact;numero_dossier_uo21;types_service;description_service;prestations_complementaires;auto_prescription;financement_formation;decouvertes_metiers;projet_reconversion_cpir;etat_projet_cloture;livrable_sha256";
+
+pub const FILE: &str = "CEP_L08_DOSSIERS_20250115_01.csv";
+
+/// Writes `lines` valid UO2.1 fiches of lot 08 (a third closed with deliverable and
+/// statement), every column of the format filled as an operator would, and the registry.
+pub fn generate(dir: &Path, lines: usize) -> BenchResult<()> {
+    let path = dir.join(FILE);
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+    writeln!(w, "{HEADER}")?;
+    let orders = lines.div_ceil(99_999);
+    if orders > 99 {
+        return Err(format!("at most {} lines (99 orders of 99,999 units)", 99 * 99_999).into());
+    }
+    for i in 0..lines {
+        let month = 1 + (i % 12) as u32;
+        let counter = i / 12 + 1;
+        let day = 1 + (i % 28) as u32;
+        let eng = format!("2024-{month:02}-{day:02}");
+        let closed = i % 3 == 0 && month <= 6;
+        let (cloture, motif, decompte, livrable) = if closed {
+            (
+                format!("2024-{:02}-{day:02}", month + 2),
+                "LIVRABLE_SIGNE",
+                format!("2024-Lot08-T{}-01", (month + 1) / 3 + 1),
+                format!("{:064x}", i as u128 * 0x9E37_79B9_7F4A_7C15),
+            )
+        } else {
+            (String::new(), "", String::new(), String::new())
+        };
+        let inter = if closed {
+            format!("{eng}|2024-{:02}-{day:02}", month + 1)
+        } else {
+            eng.clone()
+        };
+        let modes = if closed {
+            "PRESENTIEL|TELEPHONE"
+        } else {
+            "PRESENTIEL"
+        };
+        writeln!(
+            w,
+            "2025-01-15T18:00:00+01:00;A724{month:02}21{counter:06};2.1;08;P-{i:07};;MARTIN;;Jeanne;2;1984-05-{day:02};12;RUE;de la République;Lyon;69003;69;69007;Lyon;SITE-{s:02};NON;5;C;Industrie manufacturière;50_249;5;Technicienne de maintenance;CDI;2012-09;jeanne.martin{i}@example.fr;0600000000;{eng};{cloture};{motif};{decompte};2024-Lot08-UO2.1-{o:02}-{q:05};INDIVIDUELLE;PROJET_PROFESSIONNEL;CHANGER_METIER_SECTEUR;;2024-{month:02}-01;{inter};{modes};;IDENTIFICATION_COMPETENCES|INVESTIGATION_METIERS;;FORMATION;N;CPF;AUCUNE;N;;{livrable}",
+            s = i % 40,
+            o = 1 + i / 99_999,
+            q = 1 + i % 99_999,
+        )?;
+    }
+    w.flush()?;
+    let mut ops = String::from(
+        "lot;code_operateur;nom;date_debut;date_fin\n08;A7;Titulaire du lot 08;2019-12-01;\n",
+    );
+    std::fs::write(dir.join("operators.csv"), &ops)?;
+    ops.clear();
+    ops.push_str(
+        "reference;date_notification;quantite;prix_unitaire_ht;taux_tva;date_debut;date_fin\n",
+    );
+    for o in 1..=orders {
+        ops.push_str(&format!(
+            "2024-Lot08-UO2.1-{o:02};2023-12-15;99999;900.00;0.20;2024-01-01;2024-12-31\n"
+        ));
+    }
+    std::fs::write(dir.join("purchase-orders.csv"), ops)?;
+    Ok(())
+}
+
+/// Figure 1: read and check every line, nothing stored.
+pub fn parse_and_validate(path: &Path) -> BenchResult<(usize, usize)> {
+    use crate::anomaly::LineAnomalies;
+    use crate::csv::{CsvReader, Record};
+    use crate::source::{Item, csv_items, header};
+    let mut operators = OperatorRegistry::default();
+    operators.add(Lot::parse("08")?, "A7".into(), "2019-12-01".parse()?, None);
+    let ctx = LineContext {
+        lot: Lot::parse("08")?,
+        received_at: "2025-01-16T08:00:00Z".parse()?,
+        operators: &operators,
+    };
+    let (sniffed, _) = crate::decode::sniff_counting_lines(std::fs::File::open(path)?)?;
+    let crate::decode::Sniffed::Readable { encoding, bom } = sniffed else {
+        return Err("generated file unreadable".into());
+    };
+    let mut reader = CsvReader::new(std::io::BufReader::with_capacity(
+        1 << 16,
+        std::fs::File::open(path)?,
+    ));
+    let mut head = Record::default();
+    reader
+        .read(&mut head)?
+        .ok_or("no header")?
+        .map_err(|e| format!("header: {e:?}"))?;
+    let cols = crate::pipeline::kind_columns(crate::FeedKind::Dossiers);
+    let (map, _) = header(&head, encoding, bom, cols);
+    let map = map.ok_or("header columns")?;
+    let (mut lines, mut accepted) = (0, 0);
+    for item in csv_items(&mut reader, &map, encoding) {
+        lines += 1;
+        if let Item::Record { line, values, .. } = item? {
+            let mut an = LineAnomalies::new(line);
+            if check_line(values, &ctx, &mut an).is_some() && an.list.is_empty() {
+                accepted += 1;
+            }
+        }
+    }
+    Ok((lines, accepted))
+}
+
+pub fn ingest_into(store: Store, dir: &Path, data: &Path) -> BenchResult<crate::ProcessingReport> {
+    import(&store, ImportKind::Operators, &dir.join("operators.csv"))?;
+    import(
+        &store,
+        ImportKind::PurchaseOrders,
+        &dir.join("purchase-orders.csv"),
+    )?;
+    let ingestor = Ingestor::new(store, data);
+    let sub = Submission {
+        file_name: FILE.into(),
+        lot: Lot::parse("08")?,
+        channel: Channel::Cli,
+        received_at: Some("2025-01-16T08:00:00Z".parse()?),
+        json_kind: None,
+    };
+    Ok(ingestor.ingest_file(&dir.join(FILE), &sub)?)
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs the three figures, each line of results given to `say` as soon as it is known.
+pub fn run(opts: &BenchOptions, say: &mut dyn FnMut(String)) -> BenchResult<()> {
+    let dir = &opts.dir;
+    std::fs::create_dir_all(dir)?;
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    say(format!(
+        "ingestion benchmark: {} fiches, {profile} build, working directory {}",
+        opts.lines,
+        dir.display()
+    ));
+    let t = Instant::now();
+    generate(dir, opts.lines)?;
+    let size = std::fs::metadata(dir.join(FILE))?.len();
+    say(format!(
+        "  generated {} ({:.0} MiB) in {:.1} s",
+        FILE,
+        size as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    ));
+
+    let t = Instant::now();
+    let (lines, accepted) = parse_and_validate(&dir.join(FILE))?;
+    let s = t.elapsed().as_secs_f64();
+    if accepted != opts.lines {
+        return Err(format!(
+            "{accepted} of {lines} generated lines accepted: the generator is out of date"
+        )
+        .into());
+    }
+    say(format!(
+        "  1. parse + validate in memory: {lines} fiches in {s:.2} s = {:.0} fiches/s (target ≥ 200,000)",
+        lines as f64 / s
+    ));
+
+    if opts.sqlite {
+        let data = dir.join("sqlite");
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data)?;
+        let store = Store::open_and_migrate(&DatabaseUrl::Sqlite(data.join("cep.db")), 2)?;
+        let t = Instant::now();
+        let r = ingest_into(store, dir, &data)?;
+        let s = t.elapsed().as_secs_f64();
+        say(format!(
+            "  2. end to end into SQLite: {} accepted in {s:.2} s = {:.0} fiches/s (target ≥ 50,000)",
+            r.accepted,
+            r.accepted as f64 / s
+        ));
+    }
+
+    if let Some(server) = &opts.postgres {
+        cep_store::with_scratch_database(server, "cep_bench", |url| -> BenchResult<()> {
+            let store = Store::open_and_migrate(&DatabaseUrl::parse(url)?, 2)?;
+            // Baseline: bare COPY of the same file into an unindexed staging table.
+            let cols: Vec<String> = HEADER.split(';').map(|c| format!("{c} text")).collect();
+            let mut conn = store.conn()?;
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute(&format!("CREATE TABLE bench_staging ({})", cols.join(", ")))?;
+            drop(conn);
+            let t = Instant::now();
+            let status = std::process::Command::new("psql")
+                .arg(url)
+                .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
+                .arg(format!(
+                    "\\copy bench_staging FROM '{}' WITH (FORMAT csv, DELIMITER ';', HEADER true)",
+                    dir.join(FILE).display()
+                ))
+                .status()
+                .map_err(|e| format!("running psql for the baseline COPY: {e}"))?;
+            if !status.success() {
+                return Err("psql \\copy failed".into());
+            }
+            let copy = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let data = dir.join("postgres");
+            let _ = std::fs::remove_dir_all(&data);
+            std::fs::create_dir_all(&data)?;
+            let r = ingest_into(store, dir, &data)?;
+            let s = t.elapsed().as_secs_f64();
+            say(format!(
+                "  3. PostgreSQL: bare COPY {copy:.2} s; end to end {} accepted in {s:.2} s = {:.0} fiches/s; ratio {:.2}× (target ≤ 4×)",
+                r.accepted,
+                r.accepted as f64 / s,
+                s / copy
+            ));
+            Ok(())
+        })?;
+    } else {
+        say("  3. PostgreSQL: skipped (no server given)".into());
+    }
+    if let Some(m) = peak_rss_mib() {
+        say(format!(
+            "  peak memory of the process (VmHWM): {m:.0} MiB (target < 1024)"
+        ));
+    }
+    say(format!("  reproduce: {}", opts.reproduce));
+    Ok(())
+}
