@@ -15,6 +15,10 @@ pub struct BenchArgs {
     /// Skip the SQLite figure.
     #[arg(long)]
     pub no_sqlite: bool,
+    /// Drop the ingestion tables' foreign keys in the scratch PostgreSQL database first: a
+    /// measurement of what their per-row checks cost, not a production setting.
+    #[arg(long)]
+    pub without_foreign_keys: bool,
     /// Working directory (the file, the SQLite database); default: a new temporary one.
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
@@ -36,6 +40,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         lines: args.lines,
         postgres: args.postgres.clone(),
         sqlite: !args.no_sqlite,
+        without_foreign_keys: args.without_foreign_keys,
         dir,
         reproduce: format!(
             "cargo run --release -- bench ingest --lines {} --postgres postgres://postgres@127.0.0.1:5432",

@@ -364,6 +364,7 @@ fn load_from_postgres(url: &str, args: &IndicatorBenchArgs, cutoff: NaiveDate) -
             let rows: Vec<NewPerson> = new
                 .iter()
                 .map(|(lot, p)| NewPerson {
+                    id: 0,
                     lot: lot.to_string(),
                     identifiant_beneficiaire: format!("B{p}"),
                     first_seen_at: received,
@@ -381,6 +382,7 @@ fn load_from_postgres(url: &str, args: &IndicatorBenchArgs, cutoff: NaiveDate) -
             let dossiers: Vec<NewDossierRow> = chunk
                 .iter()
                 .map(|r| NewDossierRow {
+                    id: 0,
                     numero_dossier: r.numero.clone(),
                     lot: r.lot.to_string(),
                     uo: r.uo.column_code().to_owned(),

@@ -2,8 +2,21 @@
 //! `cep bench ingest`, from a build of this crate alone.
 //!
 //! `cargo run --release -p cep-ingest --example bench_ingest -- [LINES] [POSTGRES_SERVER_URL]`
+//! (`CEP_LOG=cep_ingest=debug` logs the time of each stage of each batch;
+//! `CEP_BENCH_NO_SQLITE=1` skips the SQLite figure; `CEP_BENCH_WITHOUT_FOREIGN_KEYS=1` drops the
+//! ingestion tables' foreign keys in the scratch PostgreSQL database, to measure their cost).
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CEP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let mut args = std::env::args().skip(1);
     let lines = args
         .next()
@@ -16,7 +29,8 @@ fn main() {
     let opts = cep_ingest::bench::BenchOptions {
         lines,
         postgres: postgres.clone(),
-        sqlite: true,
+        sqlite: std::env::var_os("CEP_BENCH_NO_SQLITE").is_none(),
+        without_foreign_keys: std::env::var_os("CEP_BENCH_WITHOUT_FOREIGN_KEYS").is_some(),
         dir: tmp.path().to_path_buf(),
         reproduce: format!(
             "cargo run --release -p cep-ingest --example bench_ingest -- {lines} {}",

@@ -325,6 +325,7 @@ pub fn dossier_batch(
             None => {
                 let p = PersonRef::New(new_persons.len());
                 new_persons.push(NewPerson {
+                    id: 0,
                     lot: lot.clone(),
                     identifiant_beneficiaire: ident.clone(),
                     first_seen_at: received,
@@ -432,6 +433,7 @@ pub fn dossier_batch(
                 let d = DossierRef::New(new_dossiers.len());
                 new_dossiers.push((
                     NewDossierRow {
+                        id: 0,
                         numero_dossier: numero.clone(),
                         lot: lot.clone(),
                         uo: uo.to_owned(),
@@ -496,6 +498,7 @@ pub fn dossier_batch(
                 let id = f.identity();
                 new_identities.push((
                     NewIdentityRecord {
+                        id: 0,
                         operator_person_id: 0,
                         identity_hash: ihash.clone(),
                         nom: id.nom,

@@ -10,7 +10,7 @@
 //!
 //! Peak memory (VmHWM) of the process is printed at the end.
 
-use crate::buyer::{ImportKind, import};
+use crate::buyer::{ImportKind, ImportOptions, import, import_with};
 use crate::dossier::{LineContext, OperatorRegistry, check_line};
 use crate::{Channel, Ingestor, Submission};
 use cep_domain::Lot;
@@ -34,7 +34,21 @@ pub struct BenchOptions {
     pub dir: PathBuf,
     /// The command that reproduces the run, printed last.
     pub reproduce: String,
+    /// Drop the foreign keys of the ingestion tables in the scratch PostgreSQL database before
+    /// ingesting: a measurement of what their per-row checks cost, not a production setting.
+    pub without_foreign_keys: bool,
 }
+
+/// The foreign keys checked on every row ingestion writes: (table, column).
+const INGESTION_FOREIGN_KEYS: [(&str, &str); 7] = [
+    ("identity_records", "operator_person_id"),
+    ("dossiers", "operator_person_id"),
+    ("fiches", "dossier_id"),
+    ("fiches", "receipt_id"),
+    ("fiches", "identity_record_id"),
+    ("consumption_refs", "dossier_id"),
+    ("consumption_refs", "receipt_id"),
+];
 
 pub const HEADER: &str = "horodatage;numero_dossier;uo;region_lot;identifiant_beneficiaire;nir;nom;nom_usage;prenom;sexe;date_naissance;adresse_numero;adresse_type_voie;adresse_voie;adresse_commune;adresse_code_postal;entreprise_departement;entreprise_code_postal;entreprise_commune;structure;handicap;niveau_formation;secteur_activite;libelle_secteur;taille_entreprise;categorie_sociale;libelle_profession;statut;entree_entreprise;email;telephone;date_engagement;date_cloture;motif_cloture;numero_decompte;reference_bc;origine;motif;motif_detaille;aiguillage;date_demande_rdv;dates_interactions;modes_contact;numero_dossier_uo21;types_service;description_service;prestations_complementaires;auto_prescription;financement_formation;decouvertes_metiers;projet_reconversion_cpir;etat_projet_cloture;livrable_sha256";
 
@@ -145,10 +159,15 @@ pub fn parse_and_validate(path: &Path) -> BenchResult<(usize, usize)> {
 
 pub fn ingest_into(store: Store, dir: &Path, data: &Path) -> BenchResult<crate::ProcessingReport> {
     import(&store, ImportKind::Operators, &dir.join("operators.csv"))?;
-    import(
+    // Above 99,999 fiches the file uses several orders of the same year, lot and UO: their
+    // periods overlap, which an administrator accepts explicitly.
+    import_with(
         &store,
         ImportKind::PurchaseOrders,
         &dir.join("purchase-orders.csv"),
+        ImportOptions {
+            allow_overlap: true,
+        },
     )?;
     let ingestor = Ingestor::new(store, data);
     let sub = Submission {
@@ -235,6 +254,14 @@ pub fn run(opts: &BenchOptions, say: &mut dyn FnMut(String)) -> BenchResult<()> 
             let mut conn = store.conn()?;
             use diesel::connection::SimpleConnection;
             conn.batch_execute(&format!("CREATE TABLE bench_staging ({})", cols.join(", ")))?;
+            if opts.without_foreign_keys {
+                for (table, constraint) in INGESTION_FOREIGN_KEYS {
+                    conn.batch_execute(&format!(
+                        "ALTER TABLE {table} DROP CONSTRAINT {table}_{constraint}_fkey"
+                    ))?;
+                }
+                say("  (PostgreSQL: foreign keys of the ingestion tables dropped, to measure their cost; not the production schema)".into());
+            }
             drop(conn);
             let t = Instant::now();
             let status = std::process::Command::new("psql")

@@ -30,6 +30,7 @@ pub fn write(conn: &mut DbConnection, records: &[PersonRecord]) -> Result<(), St
     let persons: Vec<NewPerson> = records
         .iter()
         .map(|r| NewPerson {
+            id: 0,
             lot: r.lot.to_string(),
             identifiant_beneficiaire: r.identifiant_beneficiaire.clone(),
             first_seen_at: now_utc(),
@@ -52,6 +53,7 @@ pub fn identity_record(
     identity_hash: &str,
 ) -> NewIdentityRecord {
     NewIdentityRecord {
+        id: 0,
         operator_person_id,
         identity_hash: identity_hash.to_owned(),
         nom: Some(r.nom.clone()),

@@ -298,6 +298,7 @@ fn design_6_identity_values_live_apart_and_are_deduplicated() {
             OperatorPerson::get_or_create(&mut c, "08", "P-002", ts("2025-10-02 20:00:00"))
                 .unwrap();
         let ident = NewIdentityRecord {
+            id: 0,
             operator_person_id: person,
             identity_hash: "h1".into(),
             nom: Some("Müller-Lefèvre".into()),
@@ -309,6 +310,7 @@ fn design_6_identity_values_live_apart_and_are_deduplicated() {
         let a = ident.record(&mut c).unwrap();
         assert_eq!(ident.record(&mut c).unwrap(), a, "same values, same record");
         let b = NewIdentityRecord {
+            id: 0,
             identity_hash: "h2".into(),
             email: Some("zoe@example.org".into()),
             ..ident.clone()

@@ -154,6 +154,7 @@ impl Fx {
         let id = insert_persons(
             &mut c,
             &[NewPerson {
+                id: 0,
                 lot: lot.to_owned(),
                 identifiant_beneficiaire: format!("B-{national}"),
                 first_seen_at: at(EARLY),
@@ -196,6 +197,7 @@ impl Fx {
             None => insert_dossiers(
                 &mut c,
                 &[NewDossierRow {
+                    id: 0,
                     numero_dossier: numero.to_owned(),
                     lot: d.lot.to_owned(),
                     uo: d.uo.to_owned(),
@@ -214,6 +216,7 @@ impl Fx {
             cep_store::models::ingest::insert_identities(
                 &mut c,
                 &[NewIdentityRecord {
+                    id: 0,
                     operator_person_id: person,
                     identity_hash: format!("{numero}-{cp}"),
                     nom: None,

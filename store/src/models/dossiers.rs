@@ -104,6 +104,8 @@ impl std::fmt::Debug for IdentityRecord {
 #[derive(Clone, PartialEq, Eq, Default, Insertable)]
 #[diesel(table_name = identity_records, treat_none_as_default_value = false)]
 pub struct NewIdentityRecord {
+    /// Reserved by the insert function; leave 0.
+    pub id: i64,
     pub operator_person_id: i64,
     pub identity_hash: String,
     pub nom: Option<String>,
@@ -143,8 +145,9 @@ impl NewIdentityRecord {
             .map_err(StoreError::query("looking up an identity record"))?;
         match found {
             Some(id) => Ok(id),
-            None => insert_returning_id!(conn, identity_records::table, identity_records::id, self)
-                .map_err(StoreError::query("recording an identity record")),
+            None => {
+                Ok(crate::models::ingest::insert_identities(conn, std::slice::from_ref(self))?[0])
+            }
         }
     }
 }

@@ -231,6 +231,8 @@ pub fn current_orders(conn: &mut DbConnection) -> Result<Vec<(String, String, St
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = operator_persons, treat_none_as_default_value = false)]
 pub struct NewPerson {
+    /// Reserved by the insert function; leave 0.
+    pub id: i64,
     pub lot: String,
     pub identifiant_beneficiaire: String,
     pub first_seen_at: NaiveDateTime,
@@ -261,6 +263,8 @@ pub fn identity_hashes(
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = dossiers, treat_none_as_default_value = false)]
 pub struct NewDossierRow {
+    /// Reserved by the insert function; leave 0.
+    pub id: i64,
     pub numero_dossier: String,
     pub lot: String,
     pub uo: String,
@@ -274,24 +278,35 @@ pub struct NewDossierRow {
     pub ever_eligible: bool,
 }
 
-/// `fn $name(conn, rows) -> ids`: reserves one id per row, then writes the rows with them by
-/// multi-row inserts (nothing to read back); the ids come in the order of the rows.
+/// `fn $name(conn, rows) -> ids`: reserves one id per row, then writes the rows with them
+/// (nothing to read back): binary `COPY` on PostgreSQL, multi-row inserts on SQLite. The ids
+/// come in the order of the rows.
 macro_rules! insert_with_reserved_ids {
     ($name:ident, $row:ty, $table:ident, $chunk:expr, $what:literal) => {
         #[doc = concat!("Inserts rows of `", stringify!($table), "`; returns their ids in order.")]
         pub fn $name(conn: &mut DbConnection, rows: &[$row]) -> Result<Vec<i64>> {
             let ids = reserve_ids(conn, stringify!($table), rows.len())?;
-            let with_ids: Vec<_> = ids
+            let with_ids: Vec<$row> = ids
                 .iter()
                 .zip(rows)
-                .map(|(id, r)| ($table::id.eq(*id), r.clone()))
+                .map(|(id, r)| {
+                    let mut r = r.clone();
+                    r.id = *id;
+                    r
+                })
                 .collect();
-            crate::on_backend!(conn, |c| with_ids.chunks($chunk).try_for_each(|chunk| {
-                diesel::insert_into($table::table)
-                    .values(chunk)
+            match conn {
+                DbConnection::Pg(c) => diesel::copy_from($table::table)
+                    .from_insertable(&with_ids)
                     .execute(c)
-                    .map(drop)
-            }))
+                    .map(drop),
+                DbConnection::Sqlite(c) => with_ids.chunks($chunk).try_for_each(|chunk| {
+                    diesel::insert_into($table::table)
+                        .values(chunk)
+                        .execute(c)
+                        .map(drop)
+                }),
+            }
             .map_err(StoreError::query($what))?;
             Ok(ids)
         }
@@ -467,14 +482,23 @@ pub struct NewAnomaly {
 
 macro_rules! bulk_insert {
     ($name:ident, $row:ty, $table:path, $what:literal) => {
-        /// Inserts the rows, several per statement.
+        /// Inserts the rows: binary `COPY` on PostgreSQL, several per statement on SQLite.
         pub fn $name(conn: &mut DbConnection, rows: &[$row]) -> Result<()> {
-            crate::on_backend!(conn, |c| rows.chunks(CHUNK).try_for_each(|chunk| {
-                diesel::insert_into($table)
-                    .values(chunk)
+            if rows.is_empty() {
+                return Ok(());
+            }
+            match conn {
+                DbConnection::Pg(c) => diesel::copy_from($table)
+                    .from_insertable(rows)
                     .execute(c)
-                    .map(drop)
-            }))
+                    .map(drop),
+                DbConnection::Sqlite(c) => rows.chunks(CHUNK).try_for_each(|chunk| {
+                    diesel::insert_into($table)
+                        .values(chunk)
+                        .execute(c)
+                        .map(drop)
+                }),
+            }
             .map_err(StoreError::query($what))
         }
     };
