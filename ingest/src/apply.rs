@@ -46,15 +46,61 @@ struct View {
     dirty: bool,
 }
 
-/// Checks and applies one batch of lines.
-pub fn dossier_batch(
+/// A line after layers (b)–(e), which need nothing but the line and the file's context: its
+/// fiche when the line passed them, and its anomalies so far.
+#[derive(Debug)]
+pub struct CheckedLine {
+    line: u64,
+    raw: String,
+    fiche: Option<FicheValues>,
+    an: LineAnomalies,
+}
+
+/// Layers (b)–(e) of a batch of lines: no store, so it can run ahead of the store's work (on
+/// another thread) while the previous batch is applied.
+pub fn check_lines(items: Vec<Item>, line_ctx: &dossier::LineContext<'_>) -> Vec<CheckedLine> {
+    items
+        .into_iter()
+        .map(|item| match item {
+            Item::Malformed {
+                line,
+                detail,
+                raw,
+                dossier,
+            } => {
+                let mut an = LineAnomalies::new(line);
+                an.dossier = dossier;
+                an.push(C::LineFormat, Severity::Blocking, None, &detail);
+                CheckedLine {
+                    line,
+                    raw,
+                    fiche: None,
+                    an,
+                }
+            }
+            Item::Record { line, values, raw } => {
+                let mut an = LineAnomalies::new(line);
+                let fiche = dossier::check_line(values, line_ctx, &mut an);
+                CheckedLine {
+                    line,
+                    raw,
+                    fiche,
+                    an,
+                }
+            }
+        })
+        .collect()
+}
+
+/// Layer (f) and the writes of a batch checked by [`check_lines`], in file order.
+pub fn apply_checked(
     conn: &mut DbConnection,
     run: &mut Run,
     ctx: &Context,
-    items: Vec<Item>,
+    checked: Vec<CheckedLine>,
 ) -> Result<(), IngestError> {
     let lot = ctx.lot.to_string();
-    let line_ctx = ctx.line();
+    run.lines += checked.len() as u64;
     // Time per stage, for `CEP_LOG=cep_ingest=debug` (where a batch's time goes).
     let mut clock = std::time::Instant::now();
     let mut lap = |stage: &str| {
@@ -66,47 +112,6 @@ pub fn dossier_batch(
         clock = std::time::Instant::now();
     };
 
-    // Layers (b)–(e): the line alone.
-    struct Checked {
-        line: u64,
-        raw: String,
-        fiche: Option<FicheValues>,
-        an: LineAnomalies,
-    }
-    let mut checked = Vec::with_capacity(items.len());
-    for item in items {
-        run.lines += 1;
-        match item {
-            Item::Malformed {
-                line,
-                detail,
-                raw,
-                dossier,
-            } => {
-                let mut an = LineAnomalies::new(line);
-                an.dossier = dossier;
-                an.push(C::LineFormat, Severity::Blocking, None, &detail);
-                checked.push(Checked {
-                    line,
-                    raw,
-                    fiche: None,
-                    an,
-                });
-            }
-            Item::Record { line, values, raw } => {
-                let mut an = LineAnomalies::new(line);
-                let fiche = dossier::check_line(values, &line_ctx, &mut an);
-                checked.push(Checked {
-                    line,
-                    raw,
-                    fiche,
-                    an,
-                });
-            }
-        }
-    }
-
-    lap("check lines");
     // Prefetch what layer (f) reads.
     let mut numeros: Vec<String> = vec![];
     let mut idents: Vec<String> = vec![];
@@ -215,7 +220,7 @@ pub fn dossier_batch(
     let received = run.received_at;
     let today = cep_domain::paris::date_of(received);
 
-    for Checked {
+    for CheckedLine {
         line,
         raw,
         fiche,

@@ -63,6 +63,20 @@ impl Record {
     pub fn fields(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).map(|i| self.field(i))
     }
+    /// The fields as text, validated once for the whole record: `None` unless the record is
+    /// valid UTF-8 and every field boundary falls between characters (then decode field by
+    /// field).
+    pub fn utf8_fields(&self) -> Option<impl Iterator<Item = &str>> {
+        let text = std::str::from_utf8(&self.buf).ok()?;
+        if !self.ends.iter().all(|&e| text.is_char_boundary(e)) {
+            return None;
+        }
+        Some((0..self.len()).map(move |i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            &text[start..self.ends[i]]
+        }))
+    }
+
     /// The length of [`Record::raw`], in bytes.
     pub fn raw_len(&self) -> usize {
         self.buf.len() + self.ends.len().saturating_sub(1)
@@ -393,5 +407,24 @@ mod tests {
     fn empty_input_and_lone_newlines_have_no_record() {
         assert!(read_all(b"").is_empty());
         assert!(read_all(b"\n\r\n\n").is_empty());
+    }
+
+    #[test]
+    fn a_record_is_validated_once_as_utf8_unless_a_field_splits_a_character() {
+        let fields = |input: &[u8]| {
+            let mut r = CsvReader::new(input);
+            let mut rec = Record::default();
+            r.read(&mut rec).unwrap().unwrap().unwrap();
+            rec.utf8_fields()
+                .map(|f| f.map(str::to_owned).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            fields("Müller;\"a;b\";;é\n".as_bytes()),
+            Some(vec!["Müller".into(), "a;b".into(), "".into(), "é".into()])
+        );
+        // "é" is C3 A9: cut by the separator, each half is invalid although the record's bytes
+        // (without the separator) read as valid UTF-8.
+        assert_eq!(fields(b"x\xC3;\xA9y\n"), None);
+        assert_eq!(fields(b"caf\xE9\n"), None);
     }
 }

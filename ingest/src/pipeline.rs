@@ -452,20 +452,44 @@ impl Ingestor {
         run: &mut Run,
         ctx: &Context,
         kind: FeedKind,
-        items: impl Iterator<Item = Result<Item, IngestError>>,
+        items: impl Iterator<Item = Result<Item, IngestError>> + Send,
     ) -> Result<(), IngestError> {
         match kind {
             FeedKind::Dossiers => {
-                let mut batch = Vec::with_capacity(BATCH);
-                for item in items {
-                    batch.push(item?);
-                    if batch.len() == BATCH {
-                        apply::dossier_batch(conn, run, ctx, std::mem::take(&mut batch))?;
+                // Reading and the line checks (layers b–e) run one batch ahead on a second
+                // thread while this one applies the previous batch to the store; at most two
+                // checked batches wait, so memory stays bounded.
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let line_ctx = ctx.line();
+                std::thread::scope(|scope| {
+                    scope.spawn(move || {
+                        let mut batch = Vec::with_capacity(BATCH);
+                        for item in items {
+                            match item {
+                                Ok(item) => batch.push(item),
+                                Err(e) => {
+                                    let _ = tx.send(Err(e));
+                                    return;
+                                }
+                            }
+                            if batch.len() == BATCH {
+                                let checked =
+                                    apply::check_lines(std::mem::take(&mut batch), &line_ctx);
+                                if tx.send(Ok(checked)).is_err() {
+                                    // The store side stopped on an error: nothing more to do.
+                                    return;
+                                }
+                            }
+                        }
+                        if !batch.is_empty() {
+                            let _ = tx.send(Ok(apply::check_lines(batch, &line_ctx)));
+                        }
+                    });
+                    for checked in rx {
+                        apply::apply_checked(conn, run, ctx, checked?)?;
                     }
-                }
-                if !batch.is_empty() {
-                    apply::dossier_batch(conn, run, ctx, batch)?;
-                }
+                    Ok::<_, IngestError>(())
+                })?;
             }
             FeedKind::Reclamations => {
                 for item in items {

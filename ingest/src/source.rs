@@ -4,6 +4,7 @@
 use crate::anomaly::{Anomaly, AnomalyCode, Severity};
 use crate::csv::{CsvReader, Record};
 use crate::decode::{Encoding, decode, decode_owned};
+use std::borrow::Cow;
 use std::io::BufRead;
 
 /// One record, or a malformed one.
@@ -158,21 +159,22 @@ pub fn csv_items<R: BufRead>(
                 }));
             }
             // One decoding per field serves both the values and the raw line kept with a
-            // quarantined line (the fields joined by `;`, as `Record::raw`).
+            // quarantined line (the fields joined by `;`, as `Record::raw`). UTF-8 (nearly
+            // always) is validated once for the whole record.
             let mut values = vec![None; map.known];
             let mut raw = String::with_capacity(rec.raw_len());
-            for (i, f) in rec.fields().enumerate() {
-                if i > 0 {
-                    raw.push(';');
-                }
-                let text = decode(f, encoding);
-                raw.push_str(&text);
-                // An empty field is absent (point 4): no allocation for it.
-                if let Some(slot) = map.slots[i]
-                    && !f.is_empty()
-                {
-                    values[slot] = Some(text.into_owned());
-                }
+            let utf8 = match encoding {
+                Encoding::Utf8 => rec.utf8_fields(),
+                Encoding::Windows1252 => None,
+            };
+            match utf8 {
+                Some(fields) => fill(map, &mut values, &mut raw, fields.map(Cow::Borrowed)),
+                None => fill(
+                    map,
+                    &mut values,
+                    &mut raw,
+                    rec.fields().map(|f| decode(f, encoding)),
+                ),
             }
             Some(Ok(Item::Record {
                 line: rec.line,
@@ -181,6 +183,27 @@ pub fn csv_items<R: BufRead>(
             }))
         }
     })
+}
+
+/// The values (by column slot) and the raw line of a record's decoded fields.
+fn fill<'a>(
+    map: &HeaderMap,
+    values: &mut [Option<String>],
+    raw: &mut String,
+    fields: impl Iterator<Item = Cow<'a, str>>,
+) {
+    for (i, text) in fields.enumerate() {
+        if i > 0 {
+            raw.push(';');
+        }
+        raw.push_str(&text);
+        // An empty field is absent (point 4): no allocation for it.
+        if let Some(slot) = map.slots[i]
+            && !text.is_empty()
+        {
+            values[slot] = Some(text.into_owned());
+        }
+    }
 }
 
 /// A JSON body per §5 and point 28: `{"lot": "08", "records": [{...}]}`. Returns the body's
