@@ -65,30 +65,18 @@ impl From<cep_ingest::IngestError> for ApiError {
         match e {
             I::Store(s) => s.into(),
             I::Receiving { .. } => {
-                tracing::error!(error = %error_chain(&e), "receiving a feed");
+                tracing::error!(error = %cep_ingest::pull::error_chain(&e), "receiving a feed");
                 ApiError::Unavailable(
                     "the feed could not be stored; nothing of it was recorded, send it again later"
                         .into(),
                 )
             }
             I::Io { .. } => {
-                tracing::error!(error = %error_chain(&e), "processing a feed");
+                tracing::error!(error = %cep_ingest::pull::error_chain(&e), "processing a feed");
                 ApiError::Internal("processing the feed".into())
             }
         }
     }
-}
-
-/// An error and its sources on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(x) = src {
-        s.push_str(": ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
 }
 
 impl From<cep_billing::BillingError> for ApiError {
