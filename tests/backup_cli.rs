@@ -47,27 +47,7 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// Fills a store through the CLI (feeds, buyer files) and the audit log through the store.
 fn fill(tmp: &Path, data: &Path, db: &str) {
     let feeds = tmp.join("feeds");
-    ok(cep(
-        data,
-        db,
-        &[
-            "synth",
-            "--out",
-            feeds.to_str().unwrap(),
-            "--seed",
-            "5",
-            "--months",
-            "2",
-            "--scale",
-            "0.01",
-            "--lots",
-            "08",
-        ],
-    ));
-    for kind in ["operators", "purchase-orders"] {
-        let file = feeds.join("buyer").join(format!("{kind}.csv"));
-        ok(cep(data, db, &["import", kind, file.to_str().unwrap()]));
-    }
+    common::synth_and_import(&|a| ok(cep(data, db, a)), &feeds, "5", "2", "0.01", "08");
     ok(cep(
         data,
         db,

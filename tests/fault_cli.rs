@@ -38,23 +38,7 @@ fn killed_while_making_documents_statements_and_e_mails_nothing_is_lost_or_dupli
     )
     .unwrap();
     let run = |args: &[&str]| ok(cep(&data, &config).args(args).output().unwrap());
-    run(&[
-        "synth",
-        "--out",
-        feeds.to_str().unwrap(),
-        "--seed",
-        "4",
-        "--months",
-        "3",
-        "--scale",
-        "0.05",
-        "--lots",
-        "08,09,19",
-    ]);
-    for kind in ["operators", "purchase-orders"] {
-        let file = feeds.join("buyer").join(format!("{kind}.csv"));
-        run(&["import", kind, file.to_str().unwrap()]);
-    }
+    common::synth_and_import(&|a| run(a), &feeds, "4", "3", "0.05", "08,09,19");
     // Received on April 1, before the scheduled runs of April 12.
     run(&[
         "ingest",
@@ -295,23 +279,7 @@ fn the_database_going_away_makes_the_service_unready_and_it_recovers_when_it_is_
 fn lot08_file_in_inbox(tmp: &Path, data: &Path, config: &Path) -> (PathBuf, String) {
     let feeds = tmp.join("feeds");
     let run = |args: &[&str]| cep(data, config).args(args).output().unwrap();
-    ok(run(&[
-        "synth",
-        "--out",
-        feeds.to_str().unwrap(),
-        "--seed",
-        "3",
-        "--months",
-        "1",
-        "--scale",
-        "0.01",
-        "--lots",
-        "08",
-    ]));
-    for kind in ["operators", "purchase-orders"] {
-        let file = feeds.join("buyer").join(format!("{kind}.csv"));
-        ok(run(&["import", kind, file.to_str().unwrap()]));
-    }
+    common::synth_and_import(&|a| ok(run(a)), &feeds, "3", "1", "0.01", "08");
     let inbox = data.join("inbox").join("L08");
     std::fs::create_dir_all(&inbox).unwrap();
     let feed = std::fs::read_dir(feeds.join("inbox").join("L08"))

@@ -117,26 +117,7 @@ fn a_feed_uploaded_over_ftps_is_processed_and_reported() {
     // A real feed of lot 08, with its registry.
     let feeds = root.join("feeds");
     let s = |p: &Path| p.to_str().unwrap().to_owned();
-    ok(cep(
-        &data,
-        &[
-            "synth",
-            "--out",
-            &s(&feeds),
-            "--seed",
-            "9",
-            "--months",
-            "1",
-            "--scale",
-            "0.01",
-            "--lots",
-            "08",
-        ],
-    ));
-    for kind in ["operators", "purchase-orders"] {
-        let file = feeds.join("buyer").join(format!("{kind}.csv"));
-        ok(cep(&data, &["import", kind, &s(&file)]));
-    }
+    common::synth_and_import(&|a| ok(cep(&data, a)), &feeds, "9", "1", "0.01", "08");
     let feed = std::fs::read_dir(feeds.join("inbox").join("L08"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -13,26 +13,7 @@ fn a_purge_erases_old_personal_data_and_keeps_the_figures() {
     let data = tmp.path().join("data");
     let feeds = tmp.path().join("feeds");
     let s = |p: &Path| p.to_str().unwrap().to_owned();
-    ok(cep(
-        &data,
-        &[
-            "synth",
-            "--out",
-            &s(&feeds),
-            "--seed",
-            "8",
-            "--months",
-            "2",
-            "--scale",
-            "0.01",
-            "--lots",
-            "08,19",
-        ],
-    ));
-    for kind in ["operators", "purchase-orders"] {
-        let file = feeds.join("buyer").join(format!("{kind}.csv"));
-        ok(cep(&data, &["import", kind, &s(&file)]));
-    }
+    common::synth_and_import(&|a| ok(cep(&data, a)), &feeds, "8", "2", "0.01", "08,19");
     let inbox = feeds.join("inbox");
     ok(cep(
         &data,

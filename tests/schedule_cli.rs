@@ -56,23 +56,7 @@ to = ["dg@example.fr"]
     )
     .unwrap();
     let run = |args: &[&str]| ok(cep(&data, &config, args));
-    run(&[
-        "synth",
-        "--out",
-        feeds.to_str().unwrap(),
-        "--seed",
-        "2",
-        "--months",
-        "3",
-        "--scale",
-        "0.01",
-        "--lots",
-        "08",
-    ]);
-    for kind in ["operators", "purchase-orders"] {
-        let file = feeds.join("buyer").join(format!("{kind}.csv"));
-        run(&["import", kind, file.to_str().unwrap()]);
-    }
+    common::synth_and_import(&|a| run(a), &feeds, "2", "3", "0.01", "08");
     let monthly = |out: &str| -> Vec<String> {
         out.lines()
             .filter(|l| {
@@ -225,23 +209,7 @@ fn the_daily_job_pulls_each_configured_lot_and_a_failed_pull_waits_before_its_re
     let data = tmp.path().join("data");
     let feeds = tmp.path().join("feeds");
     let run = |args: &[&str]| ok(common::cep(&data, args));
-    run(&[
-        "synth",
-        "--out",
-        feeds.to_str().unwrap(),
-        "--seed",
-        "5",
-        "--months",
-        "1",
-        "--scale",
-        "0.01",
-        "--lots",
-        "08",
-    ]);
-    for kind in ["operators", "purchase-orders"] {
-        let file = feeds.join("buyer").join(format!("{kind}.csv"));
-        run(&["import", kind, file.to_str().unwrap()]);
-    }
+    common::synth_and_import(&|a| run(a), &feeds, "5", "1", "0.01", "08");
 
     // Lot 08's operator serves its feed in two pages behind its bearer token.
     let records = json_records(&feeds);

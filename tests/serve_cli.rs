@@ -17,26 +17,7 @@ fn the_served_drill_down_and_billing_lists_match_the_cli_at_the_same_cutoff() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let feeds = tmp.path().join("feeds");
-    ok(cep(
-        &data,
-        &[
-            "synth",
-            "--out",
-            feeds.to_str().unwrap(),
-            "--seed",
-            "6",
-            "--months",
-            "2",
-            "--scale",
-            "0.02",
-            "--lots",
-            "08",
-        ],
-    ));
-    for kind in ["operators", "purchase-orders"] {
-        let file = feeds.join("buyer").join(format!("{kind}.csv"));
-        ok(cep(&data, &["import", kind, file.to_str().unwrap()]));
-    }
+    common::synth_and_import(&|a| ok(cep(&data, a)), &feeds, "6", "2", "0.02", "08");
     ok(cep(
         &data,
         &["ingest", feeds.join("inbox").to_str().unwrap()],

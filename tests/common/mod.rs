@@ -145,3 +145,24 @@ pub fn http_server(
     });
     (url, log)
 }
+
+/// `cep synth` into `feeds` (seed, months, scale, comma-separated lots), then `cep import` of
+/// its operators and purchase orders, each command run by `run` in the test's own environment
+/// (data folder, configuration, database).
+pub fn synth_and_import(
+    run: &dyn Fn(&[&str]) -> String,
+    feeds: &Path,
+    seed: &str,
+    months: &str,
+    scale: &str,
+    lots: &str,
+) {
+    let out = feeds.to_str().expect("a UTF-8 path");
+    run(&[
+        "synth", "--out", out, "--seed", seed, "--months", months, "--scale", scale, "--lots", lots,
+    ]);
+    for kind in ["operators", "purchase-orders"] {
+        let file = feeds.join("buyer").join(format!("{kind}.csv"));
+        run(&["import", kind, file.to_str().expect("a UTF-8 path")]);
+    }
+}
