@@ -3,6 +3,7 @@
 
 use crate::context::Context;
 use crate::{Document, DocumentKind, charts, format};
+use cep_domain::ids::PurchaseOrderRef;
 use cep_domain::{HalfYear, Lot, WorkUnit, YearMonth};
 use cep_store::models::indicators::IndicatorValueRow;
 use serde_json::{Value, json};
@@ -58,6 +59,16 @@ const MONTHLY: &[&str] = &[
 const HALF_YEARLY: &[&str] = &[
     "7.1", "7.2", "7.3", "7.4", "8.1", "8.3", "8.4", "8.5", "8.6", "8.7",
 ];
+
+/// The codes of a table with their labels, for the legend under it.
+fn legend(codes: &[&str]) -> Value {
+    json!(
+        codes
+            .iter()
+            .map(|c| json!({"code": c, "label": label(c)}))
+            .collect::<Vec<_>>()
+    )
+}
 
 fn label(code: &str) -> &'static str {
     LABELS
@@ -542,12 +553,7 @@ pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::Cha
         "lrrrrrrr",
         rows,
     );
-    data["legend"] = json!(
-        codes
-            .iter()
-            .map(|c| json!({"code": c, "label": label(c)}))
-            .collect::<Vec<_>>()
-    );
+    data["legend"] = legend(&codes);
     Ok(Document {
         kind: DocumentKind::NationalSummary,
         lot: None,
@@ -840,12 +846,7 @@ pub fn steering(ctx: &Context, lot: Lot, year: i32) -> Result<Document, charts::
         "lrrrrrrr",
         rows,
     );
-    data["legend"] = json!(
-        codes
-            .iter()
-            .map(|c| json!({"code": c, "label": label(c)}))
-            .collect::<Vec<_>>()
-    );
+    data["legend"] = legend(&codes);
     data["halves"] = table(&["Code", "Indicateur", "S1", "S2"], "llrr", halves);
     data["statements"] = table(
         &["Relevé", "Trimestre", "Unités", "Montant HT", "Montant TTC"],
@@ -990,9 +991,9 @@ pub fn statement(stored: &cep_store::models::buyer::StoredStatement) -> Document
     let number = stored.number.clone();
     let reference = b["order_reference"].as_str().unwrap_or("").to_owned();
     let lot = reference
-        .find("-Lot")
-        .and_then(|i| reference.get(i + 4..i + 6))
-        .map(str::to_owned);
+        .parse::<PurchaseOrderRef>()
+        .ok()
+        .map(|r| r.lot().to_string());
     let vat_bp = b["vat_rate_bp"].as_i64().unwrap_or(0);
     let data = json!({
         "title": "Relevé de consommation",
