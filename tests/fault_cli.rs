@@ -12,12 +12,7 @@ mod common;
 use common::{Peer, free_port, ok, sqlite_count};
 
 fn cep(data: &Path, config: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cep"));
-    c.env("CEP_DATA_DIR", data)
-        .env_remove("CEP_DATABASE_URL")
-        .env("CEP_CONFIG", config)
-        .env("CEP_LOG", "warn");
-    c
+    common::cep_command(data, Some(config))
 }
 
 #[test]

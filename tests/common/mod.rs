@@ -4,13 +4,23 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// The `cep` command with its own data directory, the embedded database (unless the
+/// configuration file says otherwise) and `config` or no configuration file.
+pub fn cep_command(data: &Path, config: Option<&Path>) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cep"));
+    c.env("CEP_DATA_DIR", data)
+        .env_remove("CEP_DATABASE_URL")
+        .env("CEP_LOG", "warn");
+    match config {
+        Some(f) => c.env("CEP_CONFIG", f),
+        None => c.env_remove("CEP_CONFIG"),
+    };
+    c
+}
+
 /// `cep ARGS` with its own data directory, the embedded database and no configuration file.
 pub fn cep(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cep"))
-        .env("CEP_DATA_DIR", data)
-        .env_remove("CEP_DATABASE_URL")
-        .env_remove("CEP_CONFIG")
-        .env("CEP_LOG", "warn")
+    cep_command(data, None)
         .args(args)
         .output()
         .expect("cep runs")
