@@ -60,6 +60,17 @@ fn default_pull_retries() -> u32 {
 }
 
 impl PullSettings {
+    /// A pull with the default timeout and retries.
+    pub fn new(lot: cep_domain::Lot, url: String, token_env: &str) -> PullSettings {
+        PullSettings {
+            lot: lot.to_string(),
+            url,
+            token_env: token_env.to_owned(),
+            timeout_seconds: default_pull_timeout(),
+            retries: default_pull_retries(),
+        }
+    }
+
     /// The lot, checked.
     pub fn lot(&self) -> Result<cep_domain::Lot> {
         cep_domain::Lot::parse(&self.lot)

@@ -106,16 +106,14 @@ enum Command {
     Pull {
         #[arg(long)]
         lot: cep_domain::Lot,
-        /// The operator's base URL (`/cep/v1/dossiers` is appended).
+        /// The operator's base URL (`/cep/v1/dossiers` is appended); default: the lot's
+        /// `[[pull]]` in the configuration.
         #[arg(long)]
-        url: String,
-        /// Bearer token; read from the environment so that it never shows in a process list.
-        #[arg(
-            long = "token-env",
-            default_value = "CEP_PULL_TOKEN",
-            value_name = "VAR"
-        )]
-        token_env: String,
+        url: Option<String>,
+        /// The variable holding the bearer token (read from the environment so that it never
+        /// shows in a process list); default: the `[[pull]]`'s `token_env`, else CEP_PULL_TOKEN.
+        #[arg(long = "token-env", value_name = "VAR")]
+        token_env: Option<String>,
     },
     /// Benchmarks that print their figure and the command to reproduce it.
     #[command(subcommand)]
@@ -290,15 +288,25 @@ fn run(cli: Cli) -> Result<()> {
             url,
             token_env,
         } => {
-            let token = std::env::var(&token_env).with_context(|| {
-                format!("the bearer token is read from ${token_env}, which is not set")
-            })?;
+            let configured = settings.pulls.iter().find(|p| p.lot().ok() == Some(lot));
+            let mut pull = match (url, configured) {
+                (Some(url), p) => config::PullSettings::new(
+                    lot,
+                    url,
+                    p.map_or("CEP_PULL_TOKEN", |p| p.token_env.as_str()),
+                ),
+                (None, Some(p)) => p.clone(),
+                (None, None) => anyhow::bail!(
+                    "give --url, or configure a [[pull]] for lot {lot} (see `cep config`)"
+                ),
+            };
+            if let Some(var) = token_env {
+                pull.token_env = var;
+            }
+            let pull_config = pull.config(&|k| std::env::var(k).ok())?;
             let store = open_store(&settings)?;
             let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);
-            let reports = cep_ingest::pull::pull(
-                &ingestor,
-                &cep_ingest::pull::PullConfig::new(lot, url, token),
-            )?;
+            let reports = cep_ingest::pull::pull(&ingestor, &pull_config)?;
             for r in &reports {
                 println!("{}", r.summary());
             }

@@ -4,17 +4,13 @@
 //! and the documents reach their recipients through a real SMTP server on loopback, once.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 use common::ok;
 
 fn cep(data: &Path, config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cep"))
-        .env("CEP_DATA_DIR", data)
-        .env_remove("CEP_DATABASE_URL")
-        .env("CEP_CONFIG", config)
-        .env("CEP_LOG", "warn")
+    common::cep_command(data, Some(config))
         .args(args)
         .output()
         .expect("cep runs")
@@ -270,11 +266,7 @@ token_env = "CEP_TEST_PULL_TOKEN_13"
     )
     .unwrap();
     let tick = |at: &str| -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_cep"))
-            .env("CEP_DATA_DIR", &data)
-            .env_remove("CEP_DATABASE_URL")
-            .env("CEP_CONFIG", &config)
-            .env("CEP_LOG", "warn")
+        let out = common::cep_command(&data, Some(&config))
             .env("CEP_TEST_PULL_TOKEN_08", "token-of-lot-08")
             .env("CEP_TEST_PULL_TOKEN_11", "token-of-lot-11")
             .env_remove("CEP_TEST_PULL_TOKEN_13")
@@ -373,5 +365,33 @@ token_env = "CEP_TEST_PULL_TOKEN_13"
     assert_eq!(
         common::sqlite_count(&data.join("cep.db"), "SELECT COUNT(*) AS n FROM fiches"),
         pulled
+    );
+
+    // By hand, `cep pull --lot 08` takes the lot's [[pull]]: one more request, from the cursor.
+    let by_hand = |lot: &str| {
+        common::cep_command(&data, Some(&config))
+            .env("CEP_TEST_PULL_TOKEN_08", "token-of-lot-08")
+            .env_remove("CEP_TEST_PULL_TOKEN_13")
+            .args(["pull", "--lot", lot])
+            .output()
+            .expect("cep runs")
+    };
+    let out = by_hand("08");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lot 08: 1 page(s)"),
+        "{out:?}"
+    );
+    assert_eq!(log_08.lock().unwrap().len(), 4);
+    let out = by_hand("13");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("$CEP_TEST_PULL_TOKEN_13, which is not set"),
+        "{out:?}"
+    );
+    let out = by_hand("05");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("configure a [[pull]] for lot 05"),
+        "{out:?}"
     );
 }
