@@ -172,7 +172,12 @@ impl Runner {
     pub fn tick(&self, now: NaiveDateTime) -> Result<Vec<String>> {
         let paris = now + chrono::Duration::hours(cep_domain::paris::offset_hours(now));
         let mut log = Vec::new();
+        // One read of what is done, not a transaction per due job and tick.
+        let done = JobRun::done(&mut *self.store.conn()?)?;
         for job in self.schedule.due(paris) {
+            if done.contains(&(job.name().to_owned(), job.period())) {
+                continue;
+            }
             let Some(id) = JobRun::begin(
                 &mut *self.store.conn()?,
                 job.name(),

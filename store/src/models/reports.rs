@@ -168,6 +168,16 @@ impl JobRun {
             .map_err(StoreError::query("ending a job run"))
     }
 
+    /// The (job, period) pairs done: what a tick need not try again.
+    pub fn done(conn: &mut DbConnection) -> Result<std::collections::HashSet<(String, String)>> {
+        job_runs::table
+            .filter(job_runs::status.eq("done"))
+            .select((job_runs::job, job_runs::period))
+            .load::<(String, String)>(conn)
+            .map(|v| v.into_iter().collect())
+            .map_err(StoreError::query("reading the jobs done"))
+    }
+
     pub fn all(conn: &mut DbConnection) -> Result<Vec<JobRun>> {
         job_runs::table
             .order(job_runs::id)
