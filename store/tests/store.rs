@@ -331,3 +331,42 @@ fn design_6_identity_values_live_apart_and_are_deduplicated() {
         );
     });
 }
+
+/// Bulk inserts write every row, whatever the number of rows against the size of SQLite's
+/// fixed-shape statements (full statements, then the rest one by one), and give the reserved
+/// ids in the order of the rows.
+#[test]
+fn bulk_inserts_write_every_row_in_order_whatever_the_count() {
+    use cep_store::models::ingest::{NewPerson, insert_persons, persons_of_lot};
+    each_backend(|db| {
+        let mut c = db.conn();
+        for (lot, n) in [("01", 0usize), ("02", 1), ("03", 64), ("04", 2 * 64 + 5)] {
+            let rows: Vec<NewPerson> = (0..n)
+                .map(|k| NewPerson {
+                    id: 0,
+                    lot: lot.to_owned(),
+                    identifiant_beneficiaire: format!("B{k:05}"),
+                    first_seen_at: ts("2025-10-14 18:05:00"),
+                })
+                .collect();
+            let ids = insert_persons(&mut c, &rows).unwrap();
+            assert_eq!(ids.len(), n, "lot {lot}");
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids in row order");
+            let identifiants: Vec<String> = rows
+                .iter()
+                .map(|r| r.identifiant_beneficiaire.clone())
+                .collect();
+            let mut stored = persons_of_lot(&mut c, lot, &identifiants).unwrap();
+            stored.sort();
+            let expected: Vec<(String, i64, Option<String>)> = identifiants
+                .into_iter()
+                .zip(ids)
+                .map(|(i, id)| (i, id, None))
+                .collect();
+            assert_eq!(
+                stored, expected,
+                "lot {lot}: each row stored once, with its id"
+            );
+        }
+    });
+}

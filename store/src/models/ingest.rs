@@ -16,6 +16,43 @@ use diesel::prelude::*;
 /// Rows of an `IN (…)` list per statement (SQLite's bind limit is far above this).
 const CHUNK: usize = 900;
 
+/// Inserts `$rows` into `$table` on SQLite, [`SQLITE_ROWS`] rows per statement, the rest one by
+/// one. Every statement has one of two fixed shapes, so diesel prepares each once per connection
+/// and reuses it: a multi-row insert built from a slice of any length is prepared again at each
+/// call, and parsing those statements was about a tenth of an ingestion profile (issue 4).
+macro_rules! sqlite_insert_rows {
+    ($conn:expr, $table:path, $rows:expr) => {{
+        let mut chunks = $rows.chunks_exact(SQLITE_ROWS);
+        let mut result = Ok(());
+        for chunk in &mut chunks {
+            let full: &[_; SQLITE_ROWS] = chunk.try_into().expect("chunks_exact gives full chunks");
+            result = diesel::insert_into($table)
+                .values(full)
+                .execute($conn)
+                .map(drop);
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_ok() {
+            for row in chunks.remainder() {
+                result = diesel::insert_into($table)
+                    .values(row)
+                    .execute($conn)
+                    .map(drop);
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+        result
+    }};
+}
+
+/// Rows per multi-row insert on SQLite: within SQLite's 32,766 bound values for the widest row
+/// (a fiche, 47 columns).
+const SQLITE_ROWS: usize = 64;
+
 /// What the checks need of a stored dossier.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct DossierSummary {
@@ -282,7 +319,7 @@ pub struct NewDossierRow {
 /// (nothing to read back): binary `COPY` on PostgreSQL, multi-row inserts on SQLite. The ids
 /// come in the order of the rows.
 macro_rules! insert_with_reserved_ids {
-    ($name:ident, $row:ty, $table:ident, $chunk:expr, $what:literal) => {
+    ($name:ident, $row:ty, $table:ident, $what:literal) => {
         #[doc = concat!("Inserts rows of `", stringify!($table), "`; returns their ids in order.")]
         pub fn $name(conn: &mut DbConnection, rows: &[$row]) -> Result<Vec<i64>> {
             let ids = reserve_ids(conn, stringify!($table), rows.len())?;
@@ -300,12 +337,7 @@ macro_rules! insert_with_reserved_ids {
                     .from_insertable(&with_ids)
                     .execute(c)
                     .map(drop),
-                DbConnection::Sqlite(c) => with_ids.chunks($chunk).try_for_each(|chunk| {
-                    diesel::insert_into($table::table)
-                        .values(chunk)
-                        .execute(c)
-                        .map(drop)
-                }),
+                DbConnection::Sqlite(c) => sqlite_insert_rows!(c, $table::table, with_ids),
             }
             .map_err(StoreError::query($what))?;
             Ok(ids)
@@ -317,21 +349,18 @@ insert_with_reserved_ids!(
     insert_persons,
     NewPerson,
     operator_persons,
-    CHUNK,
     "creating operator persons"
 );
 insert_with_reserved_ids!(
     insert_identities,
     NewIdentityRecord,
     identity_records,
-    CHUNK / 2,
     "recording identity records"
 );
 insert_with_reserved_ids!(
     insert_dossiers,
     NewDossierRow,
     dossiers,
-    CHUNK,
     "creating dossiers"
 );
 
@@ -376,16 +405,8 @@ pub fn insert_fiches(conn: &mut DbConnection, rows: &[NewFiche]) -> Result<()> {
             .execute(c)
             .map(drop)
             .map_err(StoreError::query("copying fiches")),
-        // Multi-row inserts, within SQLite's limit of 32,766 bound values (49 per fiche).
-        DbConnection::Sqlite(c) => {
-            for chunk in rows.chunks(500) {
-                diesel::insert_into(fiches::table)
-                    .values(chunk)
-                    .execute(c)
-                    .map_err(StoreError::query("recording fiches"))?;
-            }
-            Ok(())
-        }
+        DbConnection::Sqlite(c) => sqlite_insert_rows!(c, fiches::table, rows)
+            .map_err(StoreError::query("recording fiches")),
     }
 }
 
@@ -492,12 +513,7 @@ macro_rules! bulk_insert {
                     .from_insertable(rows)
                     .execute(c)
                     .map(drop),
-                DbConnection::Sqlite(c) => rows.chunks(CHUNK).try_for_each(|chunk| {
-                    diesel::insert_into($table)
-                        .values(chunk)
-                        .execute(c)
-                        .map(drop)
-                }),
+                DbConnection::Sqlite(c) => sqlite_insert_rows!(c, $table, rows),
             }
             .map_err(StoreError::query($what))
         }
