@@ -3,11 +3,13 @@
 //! server that does not answer in time.
 
 mod common;
+#[path = "support/http_request.rs"]
+mod http_request;
 
 use cep_domain::Lot;
 use cep_ingest::pull::{PullConfig, PullError, cursor, pull};
 use common::*;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,26 +24,9 @@ enum Answer {
 }
 
 fn answer(mut stream: std::net::TcpStream, seen: &RequestLog, handler: &dyn Fn(&str) -> Answer) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut first = String::new();
-    if reader.read_line(&mut first).is_err() {
+    let Some((target, auth)) = http_request::read_request(&stream) else {
         return;
-    }
-    let target = first
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    let mut auth = String::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("authorization:") {
-            auth = v.trim().to_owned();
-        }
-    }
+    };
     seen.lock().unwrap().push((target.clone(), auth));
     let (status, body) = match handler(&target) {
         Answer::Json(b) => (200, b),

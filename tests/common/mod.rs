@@ -4,6 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "../../ingest/tests/support/http_request.rs"]
+mod http_request;
+
 /// The `cep` command with its own data directory, the embedded database (unless the
 /// configuration file says otherwise) and `config` or no configuration file.
 pub fn cep_command(data: &Path, config: Option<&Path>) -> Command {
@@ -116,7 +119,7 @@ pub type RequestLog = std::sync::Mutex<Vec<(String, String)>>;
 pub fn http_server(
     handler: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
 ) -> (String, std::sync::Arc<RequestLog>) {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("an address"));
     let log = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
@@ -124,26 +127,9 @@ pub fn http_server(
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("a socket"));
-            let mut first = String::new();
-            if reader.read_line(&mut first).is_err() {
+            let Some((target, auth)) = http_request::read_request(&stream) else {
                 continue;
-            }
-            let target = first
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned();
-            let mut auth = String::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("authorization:") {
-                    auth = v.trim().to_owned();
-                }
-            }
+            };
             seen.lock().unwrap().push((target.clone(), auth.clone()));
             let (status, body) = handler(&target, &auth);
             let _ = write!(
