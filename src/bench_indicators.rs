@@ -361,7 +361,7 @@ fn load_from_postgres(url: &str, args: &IndicatorBenchArgs, cutoff: NaiveDate) -
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let rows: Vec<NewPerson> = new
+            let mut rows: Vec<NewPerson> = new
                 .iter()
                 .map(|(lot, p)| NewPerson {
                     id: 0,
@@ -370,7 +370,7 @@ fn load_from_postgres(url: &str, args: &IndicatorBenchArgs, cutoff: NaiveDate) -
                     first_seen_at: received,
                 })
                 .collect();
-            let ids = insert_persons(conn, &rows)?;
+            let ids = insert_persons(conn, &mut rows)?;
             cep_store::models::link::set_national_ids(
                 conn,
                 &ids.iter()
@@ -379,7 +379,7 @@ fn load_from_postgres(url: &str, args: &IndicatorBenchArgs, cutoff: NaiveDate) -
                     .collect::<Vec<_>>(),
             )?;
             person_ids.extend(new.into_iter().zip(ids));
-            let dossiers: Vec<NewDossierRow> = chunk
+            let mut dossiers: Vec<NewDossierRow> = chunk
                 .iter()
                 .map(|r| NewDossierRow {
                     id: 0,
@@ -395,7 +395,7 @@ fn load_from_postgres(url: &str, args: &IndicatorBenchArgs, cutoff: NaiveDate) -
                     ever_eligible: r.statut != "AUTRE",
                 })
                 .collect();
-            let dossier_ids = insert_dossiers(conn, &dossiers)?;
+            let dossier_ids = insert_dossiers(conn, &mut dossiers)?;
             let fiches: Vec<NewFiche> = chunk
                 .iter()
                 .zip(dossier_ids)

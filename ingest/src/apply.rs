@@ -536,23 +536,23 @@ pub fn apply_checked(
 
     lap("store rules");
     // Writes, in dependency order.
-    let person_ids = q::insert_persons(conn, &new_persons)?;
+    let person_ids = q::insert_persons(conn, &mut new_persons)?;
     lap("insert persons");
     let pid = |p: PersonRef| match p {
         PersonRef::Known(id) => id,
         PersonRef::New(i) => person_ids[i],
     };
-    let identity_rows: Vec<NewIdentityRecord> = new_identities
+    let mut identity_rows: Vec<NewIdentityRecord> = new_identities
         .into_iter()
         .map(|(mut r, p)| {
             r.operator_person_id = pid(p);
             r
         })
         .collect();
-    let identity_ids = q::insert_identities(conn, &identity_rows)?;
+    let identity_ids = q::insert_identities(conn, &mut identity_rows)?;
     lap("insert identities");
     // New dossiers are written once, already in their state at the end of the batch.
-    let dossier_rows: Vec<NewDossierRow> = new_dossiers
+    let mut dossier_rows: Vec<NewDossierRow> = new_dossiers
         .into_iter()
         .map(|(mut r, p)| {
             let v = &views[&r.numero_dossier];
@@ -565,7 +565,7 @@ pub fn apply_checked(
             r
         })
         .collect();
-    let dossier_ids = q::insert_dossiers(conn, &dossier_rows)?;
+    let dossier_ids = q::insert_dossiers(conn, &mut dossier_rows)?;
     lap("insert dossiers");
     let did = |d: DossierRef| match d {
         DossierRef::Known(id) => id,

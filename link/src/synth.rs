@@ -27,7 +27,7 @@ pub fn fields(r: &PersonRecord) -> IdentityFields {
 /// Writes generated records as ingestion would: one operator person and one identity record
 /// each (the caller chooses the transaction).
 pub fn write(conn: &mut DbConnection, records: &[PersonRecord]) -> Result<(), StoreError> {
-    let persons: Vec<NewPerson> = records
+    let mut persons: Vec<NewPerson> = records
         .iter()
         .map(|r| NewPerson {
             id: 0,
@@ -36,13 +36,13 @@ pub fn write(conn: &mut DbConnection, records: &[PersonRecord]) -> Result<(), St
             first_seen_at: now_utc(),
         })
         .collect();
-    let ids = insert_persons(conn, &persons)?;
-    let identities: Vec<NewIdentityRecord> = records
+    let ids = insert_persons(conn, &mut persons)?;
+    let mut identities: Vec<NewIdentityRecord> = records
         .iter()
         .zip(ids)
         .map(|(r, id)| identity_record(id, r, &format!("generated-{id}")))
         .collect();
-    insert_identities(conn, &identities)?;
+    insert_identities(conn, &mut identities)?;
     Ok(())
 }
 

@@ -245,7 +245,7 @@ fn a_corrected_identity_is_looked_at_again_by_the_next_incremental_run() {
         .unwrap()
         .unwrap();
         let identity = cep_link::synth::identity_record(op, &corrected, "corrected");
-        cep_store::models::ingest::insert_identities(&mut conn, &[identity]).unwrap();
+        cep_store::models::ingest::insert_identities(&mut conn, &mut [identity]).unwrap();
         drop(conn);
         let s = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
         assert!(s.relinked >= 1, "{s:?}");

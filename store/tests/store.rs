@@ -341,7 +341,7 @@ fn bulk_inserts_write_every_row_in_order_whatever_the_count() {
     each_backend(|db| {
         let mut c = db.conn();
         for (lot, n) in [("01", 0usize), ("02", 1), ("03", 64), ("04", 2 * 64 + 5)] {
-            let rows: Vec<NewPerson> = (0..n)
+            let mut rows: Vec<NewPerson> = (0..n)
                 .map(|k| NewPerson {
                     id: 0,
                     lot: lot.to_owned(),
@@ -349,7 +349,7 @@ fn bulk_inserts_write_every_row_in_order_whatever_the_count() {
                     first_seen_at: ts("2025-10-14 18:05:00"),
                 })
                 .collect();
-            let ids = insert_persons(&mut c, &rows).unwrap();
+            let ids = insert_persons(&mut c, &mut rows).unwrap();
             assert_eq!(ids.len(), n, "lot {lot}");
             assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids in row order");
             let identifiants: Vec<String> = rows

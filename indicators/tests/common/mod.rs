@@ -153,7 +153,7 @@ impl Fx {
         let mut c = self.db.conn();
         let id = insert_persons(
             &mut c,
-            &[NewPerson {
+            &mut [NewPerson {
                 id: 0,
                 lot: lot.to_owned(),
                 identifiant_beneficiaire: format!("B-{national}"),
@@ -196,7 +196,7 @@ impl Fx {
             Some(id) => id,
             None => insert_dossiers(
                 &mut c,
-                &[NewDossierRow {
+                &mut [NewDossierRow {
                     id: 0,
                     numero_dossier: numero.to_owned(),
                     lot: d.lot.to_owned(),
@@ -215,7 +215,7 @@ impl Fx {
         let identity = d.postal_code.map(|cp| {
             cep_store::models::ingest::insert_identities(
                 &mut c,
-                &[NewIdentityRecord {
+                &mut [NewIdentityRecord {
                     id: 0,
                     operator_person_id: person,
                     identity_hash: format!("{numero}-{cp}"),

@@ -145,9 +145,7 @@ impl NewIdentityRecord {
             .map_err(StoreError::query("looking up an identity record"))?;
         match found {
             Some(id) => Ok(id),
-            None => {
-                Ok(crate::models::ingest::insert_identities(conn, std::slice::from_ref(self))?[0])
-            }
+            None => Ok(crate::models::ingest::insert_identities(conn, &mut [self.clone()])?[0]),
         }
     }
 }

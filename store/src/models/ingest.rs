@@ -330,26 +330,21 @@ pub struct NewDossierRow {
     pub ever_eligible: bool,
 }
 
-/// `fn $name(conn, rows) -> ids`: reserves one id per row, then writes the rows with them
-/// (nothing to read back): binary `COPY` on PostgreSQL, multi-row inserts on SQLite. The ids
-/// come in the order of the rows.
+/// `fn $name(conn, rows) -> ids`: reserves one id per row, sets it in the row, then writes the
+/// rows (nothing to read back): binary `COPY` on PostgreSQL, multi-row inserts on SQLite. The
+/// ids come in the order of the rows.
 macro_rules! insert_with_reserved_ids {
     ($name:ident, $row:ty, $table:ident, $what:literal) => {
-        #[doc = concat!("Inserts rows of `", stringify!($table), "`; returns their ids in order.")]
-        pub fn $name(conn: &mut DbConnection, rows: &[$row]) -> Result<Vec<i64>> {
+        #[doc = concat!("Inserts rows of `", stringify!($table), "`, setting their `id`; returns the ids in order.")]
+        pub fn $name(conn: &mut DbConnection, rows: &mut [$row]) -> Result<Vec<i64>> {
             let ids = reserve_ids(conn, stringify!($table), rows.len())?;
-            let with_ids: Vec<$row> = ids
-                .iter()
-                .zip(rows)
-                .map(|(id, r)| {
-                    let mut r = r.clone();
-                    r.id = *id;
-                    r
-                })
-                .collect();
+            for (row, id) in rows.iter_mut().zip(&ids) {
+                row.id = *id;
+            }
+            let with_ids = &*rows;
             match conn {
                 DbConnection::Pg(c) => diesel::copy_from($table::table)
-                    .from_insertable(&with_ids)
+                    .from_insertable(with_ids)
                     .execute(c)
                     .map(drop),
                 DbConnection::Sqlite(c) => sqlite_insert_rows!(c, $table::table, with_ids),
