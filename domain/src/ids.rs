@@ -316,6 +316,15 @@ impl PurchaseOrderRef {
     pub fn number(&self) -> u8 {
         self.number
     }
+    /// The first purchase order named inside `text`: an order reference, a consumption
+    /// reference, or an identifier that carries one (a statement `EC-2025-Lot08-UO01-01-2025-T3`).
+    pub fn find_in(text: &str) -> Option<PurchaseOrderRef> {
+        text.match_indices("-Lot").find_map(|(i, _)| {
+            let start = i.checked_sub(4)?;
+            let head = text.get(start..)?;
+            parse_order_head(Self::KIND, head).ok().map(|(o, _)| o)
+        })
+    }
     /// The consumption reference of the `sequence`-th unit consumed on this order.
     pub fn unit(self, sequence: u32) -> Option<ConsumptionRef> {
         (1..=99_999).contains(&sequence).then_some(ConsumptionRef {
@@ -531,6 +540,23 @@ impl From<StatementNumber> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_6_2_the_order_named_in_a_reference_or_a_statement_id() {
+        let o: PurchaseOrderRef = "2025-Lot08-UO01-02".parse().unwrap();
+        assert_eq!(PurchaseOrderRef::find_in("2025-Lot08-UO01-02"), Some(o));
+        assert_eq!(
+            PurchaseOrderRef::find_in("2025-Lot08-UO01-02-00017"),
+            Some(o)
+        );
+        assert_eq!(
+            PurchaseOrderRef::find_in("EC-2025-Lot08-UO01-02-2025-T3"),
+            Some(o)
+        );
+        assert_eq!(PurchaseOrderRef::find_in("EC-2025-Lot8-UO01-02"), None);
+        assert_eq!(PurchaseOrderRef::find_in("-Lot08-UO01-02"), None);
+        assert_eq!(PurchaseOrderRef::find_in("é-Lot08"), None);
+    }
     use proptest::prelude::*;
 
     #[test]

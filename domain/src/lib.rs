@@ -10,16 +10,22 @@
 //! - [`deadline`]: deadlines, automatic abandonment and effective closure (CCTP 1.2.5–2.1);
 //! - [`calendar`]: French public holidays and working days, by region;
 //! - [`paris`]: civil time in Europe/Paris (calendar dates of instants);
-//! - [`period`]: calendar months, quarters and half-years.
+//! - [`period`]: calendar months, quarters and half-years;
+//! - [`person`]: one person's dossiers across operators: continuity, concurrent CEP;
+//! - [`mediation`]: complaints and the médiateur's cases;
+//! - [`indicator`]: the catalogue of the CCTP 4.3 indicators (labels, kinds, good directions).
 
 pub mod billable;
 pub mod calendar;
 pub mod deadline;
 pub mod ids;
+pub mod indicator;
 pub mod lot;
+pub mod mediation;
 pub mod nir;
 pub mod paris;
 pub mod period;
+pub mod person;
 pub mod reference;
 pub mod work_unit;
 

@@ -178,6 +178,19 @@ impl Lot {
     pub fn region(self) -> Option<&'static RegionInfo> {
         REGIONS.get(usize::from(self.0) - 1)
     }
+    /// The regional lot a dossier of this lot serves (indicators-v1 "Region of a dossier"):
+    /// its `region_lot` for lot 19, the lot itself otherwise. A lot-19 dossier without a
+    /// readable `region_lot` (refused at ingestion, point 16) is counted as lot 19's own.
+    pub fn region_served(self, region_lot: Option<&str>) -> Lot {
+        if self.is_backup() {
+            region_lot
+                .and_then(|r| Lot::parse(r).ok())
+                .filter(|r| r.is_regional())
+                .unwrap_or(self)
+        } else {
+            self
+        }
+    }
     /// Human label: the region's name, or "Suppléance" for lot 19.
     pub fn label(self) -> &'static str {
         self.region().map_or("Suppléance (lot 19)", |r| r.name)
@@ -259,5 +272,19 @@ mod tests {
         for bad in ["8", "00", "20", "008", "L08", " 08", ""] {
             assert!(Lot::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn indicators_region_of_a_dossier_is_region_lot_for_lot_19_and_the_lot_otherwise() {
+        let l19 = Lot::BACKUP;
+        assert_eq!(l19.region_served(Some("03")), Lot::new(3).unwrap());
+        assert_eq!(l19.region_served(None), l19);
+        assert_eq!(l19.region_served(Some("19")), l19);
+        let l08 = Lot::new(8).unwrap();
+        assert_eq!(
+            l08.region_served(Some("03")),
+            l08,
+            "a regional lot serves its own region"
+        );
     }
 }
