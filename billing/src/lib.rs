@@ -2,7 +2,9 @@
 //! why the others are not, and how they consume the purchase orders (*bons de commande*).
 //!
 //! The rule itself is [`cep_domain::billable`], shared with the indicators; this crate reads
-//! the store as of a cut-off ([`units`]) and sums per order ([`orders`]).
+//! the store as of a cut-off once ([`asof`]: every dossier with what the rules derive from it,
+//! read by the indicators and the documents too), lists the closed units with their verdict
+//! ([`units`]) and sums per order ([`orders`]).
 //!
 //! [`export`] writes `units.csv` and `orders.csv` (`cep bill --out DIR`).
 //!
@@ -14,10 +16,7 @@
 //! [`bonus`] computes the half-yearly quality bonus per lot from 8.1 (the scheme's default is an
 //! assumption until the CCAP's values are entered).
 //!
-//! Still to come (issue 7): order amendments and closing from the command line (re-importing
-//! the order's CSV line amends it today), stored alerts, the scheme read from the configuration
-//! file.
-
+pub mod asof;
 pub mod bonus;
 pub mod export;
 #[cfg(test)]
@@ -27,6 +26,7 @@ pub mod reconcile;
 pub mod statement;
 pub mod units;
 
+pub use asof::{AsOf, DossierAsOf};
 pub use orders::{OrderConsumption, consumption, record_alerts};
 pub use statement::{Statement, statements};
 pub use units::{Unit, units_at, units_with_persons};

@@ -44,8 +44,8 @@ impl Period {
     /// The indicator codes of this kind of period, in report order.
     pub fn codes(self) -> &'static [&'static str] {
         match self {
-            Period::Month(_) => MONTHLY,
-            Period::Half(_) => HALF_YEARLY,
+            Period::Month(_) => MONTHLY.as_slice(),
+            Period::Half(_) => HALF_YEARLY.as_slice(),
         }
     }
 }
@@ -70,16 +70,15 @@ impl FromStr for Period {
     }
 }
 
-/// Monthly codes (indicators-v1, "Monthly").
-pub const MONTHLY: &[&str] = &[
-    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3", "4.1", "4.2", "4.3", "4.4", "5.1",
-    "5.2", "5.3", "5.4", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7", "6.8",
-];
+/// Monthly codes (indicators-v1, "Monthly"), in the domain catalogue's order.
+pub static MONTHLY: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    cep_domain::indicator::codes(cep_domain::indicator::Frequency::Monthly).collect()
+});
 
-/// Half-yearly codes (indicators-v1, "Half-yearly").
-pub const HALF_YEARLY: &[&str] = &[
-    "7.1", "7.2", "7.3", "7.4", "8.1", "8.2", "8.3", "8.4", "8.5", "8.6", "8.7",
-];
+/// Half-yearly codes (indicators-v1, "Half-yearly"), in the domain catalogue's order.
+pub static HALF_YEARLY: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    cep_domain::indicator::codes(cep_domain::indicator::Frequency::HalfYearly).collect()
+});
 
 /// Which part of an indicator a drill-down lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

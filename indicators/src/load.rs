@@ -1,27 +1,25 @@
-//! Reads the store as of a data cut-off into [`Inputs`] (DESIGN decision 2): every dossier's
-//! latest fiche received by the cut-off, with its effective closure, eligibility and billing
-//! verdict decided by the domain and billing rules; buyer-side rows as currently recorded;
-//! complaints and means in their latest version received by the cut-off; mediation cases
-//! opened by then.
+//! Reads the store as of a data cut-off into [`Inputs`] (DESIGN decision 2): every dossier as
+//! billing's one view of the cut-off sees it ([`cep_billing::AsOf`]: latest fiche received by
+//! then, effective closure, eligibility, billing verdict); buyer-side rows as currently
+//! recorded; complaints and means in their latest version received by the cut-off; mediation
+//! cases opened by then.
 
 use crate::IndicatorError;
 use crate::inputs::{
     ComplaintFacts, ControlFacts, Dimension, DossierFacts, Inputs, MeansFacts, MysteryFacts,
     OrderFacts, PopulationFacts, SurveyFacts,
 };
+use cep_billing::AsOf;
 use cep_domain::billable::BillingRules;
-use cep_domain::deadline::UnitDates;
-use cep_domain::reference::is_eligible;
-use cep_domain::{ClosureKind, ConsumptionRef, Lot, WorkUnit, paris};
+use cep_domain::mediation::{CaseRef, ComplaintRef, escalates};
+use cep_domain::{ClosureKind, Lot, WorkUnit, paris};
 use cep_store::DbConnection;
 use cep_store::models::buyer::{
     DeliverableControl, MysteryContact, PurchaseOrder, ReferencePopulation, SurveyAnswer,
 };
-use cep_store::models::dossiers::IndicatorFiche;
 use cep_store::models::indicators::{ComplaintState, MeansState, MediationCase};
-use cep_store::models::link::national_ids;
-use chrono::{NaiveDate, NaiveDateTime};
-use std::collections::{HashMap, HashSet};
+use chrono::NaiveDateTime;
+use std::collections::HashMap;
 
 /// Loads everything the indicators read, as of `cutoff` (UTC), billing per `rules`.
 pub fn load(
@@ -29,8 +27,15 @@ pub fn load(
     cutoff: NaiveDateTime,
     rules: BillingRules,
 ) -> Result<Inputs, IndicatorError> {
-    let persons = national_ids(conn)?;
-    let dossiers = dossiers(conn, cutoff, rules, &persons)?;
+    let asof = AsOf::load(conn, cutoff, rules)?;
+    load_from(conn, &asof)
+}
+
+/// Everything the indicators read, the dossiers taken from a view of the cut-off already
+/// made (the documents of the same cut-off read the same view).
+pub fn load_from(conn: &mut DbConnection, asof: &AsOf) -> Result<Inputs, IndicatorError> {
+    let cutoff = asof.cutoff;
+    let dossiers = dossiers(asof);
     let lot_of: HashMap<&str, Lot> = dossiers
         .iter()
         .map(|d| (d.numero.as_str(), d.lot))
@@ -93,17 +98,28 @@ pub fn load(
         .collect();
     let today = paris::date_of(cutoff);
     let cases = MediationCase::opened_by(conn, cutoff)?;
+    let cases: Vec<(Lot, &MediationCase)> = cases
+        .iter()
+        .filter_map(|m| Some((Lot::parse(&m.lot).ok()?, m)))
+        .collect();
     let complaints = ComplaintState::as_of(conn, cutoff)?
         .into_iter()
         .filter_map(|c| {
             let lot = Lot::parse(&c.lot).ok()?;
-            let mediated = cases.iter().any(|m| {
-                let opened = paris::date_of(m.opened_at);
-                let names_it = m.lot == c.lot
-                    && (m.numero_dossier.is_some() && m.numero_dossier == c.numero_dossier
-                        || m.identifiant_beneficiaire.as_deref()
-                            == Some(c.identifiant_beneficiaire.as_str()));
-                names_it && opened >= c.date_reception && opened <= today
+            let complaint = ComplaintRef {
+                lot,
+                numero_dossier: c.numero_dossier.as_deref(),
+                identifiant_beneficiaire: &c.identifiant_beneficiaire,
+                received: c.date_reception,
+            };
+            let mediated = cases.iter().any(|(l, m)| {
+                let case = CaseRef {
+                    lot: *l,
+                    numero_dossier: m.numero_dossier.as_deref(),
+                    identifiant_beneficiaire: m.identifiant_beneficiaire.as_deref(),
+                    opened: paris::date_of(m.opened_at),
+                };
+                escalates(&case, &complaint, today)
             });
             Some(ComplaintFacts {
                 lot,
@@ -140,116 +156,44 @@ pub fn load(
     })
 }
 
-/// Every dossier known at `cutoff`, with what the domain and billing derive from it.
-fn dossiers(
-    conn: &mut DbConnection,
-    cutoff: NaiveDateTime,
-    rules: BillingRules,
-    persons: &HashMap<i64, String>,
-) -> Result<Vec<DossierFacts>, IndicatorError> {
-    let today = paris::date_of(cutoff);
-    let states = IndicatorFiche::states_as_of(conn, cutoff)?;
-    let consumes: HashMap<String, String> =
-        cep_billing::units_with_persons(conn, cutoff, rules, persons)?
-            .into_iter()
-            .filter_map(|u| Some((u.numero_dossier, u.verdict.consumes?.to_string())))
-            .collect();
-    let ever_eligible: HashSet<i64> = cep_store::models::dossiers::dossiers_with_eligible_fiche(
-        conn,
-        cutoff,
-        cep_domain::reference::ELIGIBLE_STATUSES,
-    )?
-    .into_iter()
-    .collect();
-    let engagement_of: HashMap<&str, NaiveDate> = states
+/// Every dossier known at the cut-off, projected from billing's view of it.
+fn dossiers(asof: &AsOf) -> Vec<DossierFacts> {
+    asof.dossiers
         .iter()
-        .map(|(d, f)| (d.numero_dossier.as_str(), f.date_engagement))
-        .collect();
-    let person_of = |operator_person: i64| match persons.get(&operator_person) {
-        Some(p) => p.clone(),
-        None => format!("op:{operator_person}"),
-    };
-    // Each person's earliest UO1/UO2 engagement (continuity, point 10).
-    let mut first_engagement: HashMap<String, NaiveDate> = HashMap::new();
-    for (d, f) in &states {
-        if d.uo != WorkUnit::Uo0.column_code() {
-            let e = first_engagement
-                .entry(person_of(d.operator_person_id))
-                .or_insert(f.date_engagement);
-            *e = (*e).min(f.date_engagement);
-        }
-    }
-
-    let mut out = Vec::with_capacity(states.len());
-    for (d, f) in &states {
-        let (Ok(uo), Ok(lot)) = (WorkUnit::from_column_code(&d.uo), Lot::parse(&d.lot)) else {
-            continue;
-        };
-        let region = if lot.is_backup() {
-            Lot::parse(&d.region_lot).unwrap_or(lot)
-        } else {
-            lot
-        };
-        let person = person_of(d.operator_person_id);
-        let uo21 = f
-            .numero_dossier_uo21
-            .as_deref()
-            .and_then(|n| engagement_of.get(n).copied());
-        let dates = UnitDates::of_fiche(
-            uo,
-            f.date_engagement,
-            uo21,
-            f.date_cloture,
-            f.motif_cloture.as_deref(),
-        );
-        let closure = dates.effective_closure(today);
-        let in_continuity = uo == WorkUnit::Uo22
-            || ever_eligible.contains(&d.id)
-            || first_engagement
-                .get(&person)
-                .is_some_and(|e| *e < f.date_engagement);
-        let first_interaction = f
-            .dates_interactions
-            .as_deref()
-            .and_then(cep_domain::first_interaction);
-        let rdv_delay = cep_domain::rdv_delay(
-            region,
-            f.adresse_code_postal.as_deref(),
-            f.date_demande_rdv,
-            first_interaction,
-        );
-        out.push(DossierFacts {
-            numero: d.numero_dossier.clone(),
-            lot,
-            region,
-            uo,
-            person,
-            statut: f.statut.clone(),
-            categorie_sociale: f.categorie_sociale.clone(),
-            horodatage: f.horodatage_utc,
-            eligible: is_eligible(&f.statut, in_continuity),
-            engagement: f.date_engagement,
-            deadline: dates.deadline,
-            closure: closure.map(|c| c.date),
-            voluntary: closure.is_some_and(|c| c.kind == ClosureKind::Voluntary),
-            order: f
-                .reference_bc
-                .as_deref()
-                .and_then(|r| r.parse::<ConsumptionRef>().ok())
-                .map(|c| c.order().to_string()),
-            consumes: consumes.get(&d.numero_dossier).cloned(),
-            complementary: list(f.prestations_complementaires.as_deref())
-                .any(|p| p != "AUCUNE" && p != "AUCUN"),
-            auto_prescription: f.auto_prescription,
-            types_service: list(f.types_service.as_deref())
-                .map(str::to_owned)
-                .collect(),
-            rdv_request: f.date_demande_rdv,
-            first_interaction,
-            rdv_delay,
-        });
-    }
-    Ok(out)
+        .map(|d| {
+            let f = &d.fiche;
+            DossierFacts {
+                numero: d.numero.clone(),
+                lot: d.lot,
+                region: d.region,
+                uo: d.uo,
+                person: d.person.clone(),
+                statut: f.statut.clone(),
+                categorie_sociale: f.categorie_sociale.clone(),
+                horodatage: f.horodatage_utc,
+                eligible: d.eligible,
+                engagement: f.date_engagement,
+                deadline: d.deadline,
+                closure: d.closure.map(|c| c.date),
+                voluntary: d.closure.is_some_and(|c| c.kind == ClosureKind::Voluntary),
+                order: d.order().map(|o| o.to_string()),
+                consumes: d
+                    .verdict
+                    .as_ref()
+                    .and_then(|v| v.consumes)
+                    .map(|o| o.to_string()),
+                complementary: list(f.prestations_complementaires.as_deref())
+                    .any(|p| p != "AUCUNE" && p != "AUCUN"),
+                auto_prescription: f.auto_prescription,
+                types_service: list(f.types_service.as_deref())
+                    .map(str::to_owned)
+                    .collect(),
+                rdv_request: f.date_demande_rdv,
+                first_interaction: d.first_interaction,
+                rdv_delay: d.rdv_delay,
+            }
+        })
+        .collect()
 }
 
 /// The values of a `|` list field (empty values dropped).

@@ -131,10 +131,9 @@ fn values_of(df: &DataFrame) -> Result<Vec<IndicatorValue>, IndicatorError> {
 
 /// Report order of a code (1.1 … 8.7).
 fn order_of(code: &str) -> usize {
-    compute::MONTHLY
+    cep_domain::indicator::CATALOGUE
         .iter()
-        .chain(compute::HALF_YEARLY)
-        .position(|c| *c == code)
+        .position(|i| i.code == code)
         .unwrap_or(usize::MAX)
 }
 

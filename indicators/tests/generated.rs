@@ -167,7 +167,7 @@ fn every_value_agrees_with_a_plain_row_by_row_implementation() {
     // The dataset exercises (nearly) every indicator: each code has some non-zero value.
     let all: BTreeSet<String> = cep_indicators::compute::MONTHLY
         .iter()
-        .chain(cep_indicators::compute::HALF_YEARLY)
+        .chain(cep_indicators::compute::HALF_YEARLY.iter())
         .map(|c| (*c).to_owned())
         .collect();
     let missing: Vec<_> = all.difference(&nonzero).collect();

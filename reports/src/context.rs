@@ -1,12 +1,13 @@
 //! What the documents are made of, read from the store once per cut-off: stored indicator runs
-//! (the latest of each period known at the cut-off), dossier states, billing verdicts, orders,
-//! processing reports, complaints, mediation cases, operators, statements, survey answers.
+//! (the latest of each period known at the cut-off), the dossiers as known at the cut-off with
+//! their billing verdicts (billing's one view, [`cep_billing::AsOf`], the same the indicators
+//! were computed from), orders, processing reports, complaints, mediation cases, operators,
+//! statements, survey answers.
 
-use cep_billing::Unit;
+use cep_billing::{AsOf, Unit};
 use cep_domain::billable::BillingRules;
 use cep_store::DbConnection;
 use cep_store::models::buyer::{Operator, PurchaseOrder, StoredStatement};
-use cep_store::models::dossiers::{Dossier, IndicatorFiche};
 use cep_store::models::indicators::{
     ComplaintState, IndicatorRun, IndicatorValueRow, MediationCase,
 };
@@ -30,7 +31,9 @@ pub struct Context {
     /// The latest run of each period with a cut-off at or before this one, newest first.
     pub runs: Vec<IndicatorRun>,
     values: HashMap<i64, Vec<IndicatorValueRow>>,
-    pub states: Vec<(Dossier, IndicatorFiche)>,
+    /// Every dossier as known at the cut-off.
+    pub asof: AsOf,
+    /// Its effectively closed units with their verdicts.
     pub units: Vec<Unit>,
     pub orders: Vec<PurchaseOrder>,
     pub reports: Vec<ProcessingReportRow>,
@@ -47,6 +50,13 @@ impl Context {
         cutoff: NaiveDateTime,
         rules: BillingRules,
     ) -> Result<Context, ContextError> {
+        let asof = AsOf::load(conn, cutoff, rules)?;
+        Context::with_asof(conn, asof)
+    }
+
+    /// The context of a cut-off whose dossier view is already made.
+    pub fn with_asof(conn: &mut DbConnection, asof: AsOf) -> Result<Context, ContextError> {
+        let (cutoff, rules) = (asof.cutoff, asof.rules);
         let mut runs = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for r in IndicatorRun::all(conn)? {
@@ -63,8 +73,8 @@ impl Context {
             rules,
             runs,
             values,
-            states: IndicatorFiche::states_as_of(conn, cutoff)?,
-            units: cep_billing::units_at(conn, cutoff, rules)?,
+            units: asof.units(),
+            asof,
             orders: PurchaseOrder::all_current(conn)?,
             reports: ProcessingReportRow::list(conn, None)?
                 .into_iter()

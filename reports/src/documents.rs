@@ -4,6 +4,8 @@
 use crate::context::Context;
 use crate::{Document, DocumentKind, charts, format};
 use cep_domain::ids::PurchaseOrderRef;
+use cep_domain::indicator::{CATALOGUE, Frequency, RDV_LIMIT_WORKING_DAYS, rdv_within_limit};
+use cep_domain::mediation::{CaseRef, ComplaintRef, escalates};
 use cep_domain::{HalfYear, Lot, WorkUnit, YearMonth};
 use cep_store::models::indicators::IndicatorValueRow;
 use serde_json::{Value, json};
@@ -14,51 +16,15 @@ fn table(columns: &[&str], align: &str, rows: Vec<Vec<String>>) -> Value {
     json!({"columns": columns, "align": align, "rows": rows})
 }
 
-/// The monthly indicators 1.1–6.8 and the half-yearly 7.1–8.7, with their French labels.
-pub const LABELS: &[(&str, &str)] = &[
-    ("1.1", "Engagements UO0 sur le bon en cours"),
-    ("1.2", "Engagements UO1 sur le bon en cours"),
-    ("1.3", "Engagements UO2.1 sur le bon en cours"),
-    ("1.4", "Engagements UO2.2 sur le bon en cours"),
-    ("2.1", "Personnes UO0 / population active"),
-    ("2.2", "Personnes UO1–UO2 / population cible CEP"),
-    ("3", "Évolution sur un an des engagements UO1–UO2"),
-    ("4.1", "Clôtures facturables UO0 / bon en cours"),
-    ("4.2", "Clôtures facturables UO1 / bon en cours"),
-    ("4.3", "Clôtures facturables UO2.1 / bon en cours"),
-    ("4.4", "Clôtures facturables UO2.2 / bon en cours"),
-    ("5.1", "Clôtures facturables UO0 / bons notifiés"),
-    ("5.2", "Clôtures facturables UO1 / bons notifiés"),
-    ("5.3", "Clôtures facturables UO2.1 / bons notifiés"),
-    ("5.4", "Clôtures facturables UO2.2 / bons notifiés"),
-    ("6.1", "UO2 clôturées avec prestation complémentaire"),
-    ("6.2", "Durée moyenne d'accompagnement UO1"),
-    ("6.3", "Durée moyenne d'accompagnement UO2.1"),
-    ("6.4", "Durée moyenne d'accompagnement UO2.2"),
-    ("6.5", "Abandons UO1 à échéance dans le mois"),
-    ("6.6", "Abandons UO2.1 à échéance dans le mois"),
-    ("6.7", "Abandons UO2.2 à échéance dans le mois"),
-    ("6.8", "Retour en accompagnement sous 3 mois"),
-    ("7.1", "Clôtures facturables UO0 par ETP"),
-    ("7.2", "Clôtures facturables UO1 par ETP"),
-    ("7.3", "Clôtures facturables UO2.1 par ETP"),
-    ("7.4", "Clôtures facturables UO2.2 par ETP"),
-    ("8.1", "Bénéficiaires satisfaits (qualité et utilité)"),
-    ("8.2", "Types de service des UO2 clôturées"),
-    ("8.3", "Contacts mystère conformes"),
-    ("8.4", "Premier rendez-vous sous 30 jours ouvrés"),
-    ("8.5", "Livrables contrôlés conformes"),
-    ("8.6", "Prestations complémentaires auto-prescrites"),
-    ("8.7", "Réclamations suivies d'une saisine du médiateur"),
-];
-
-const MONTHLY: &[&str] = &[
-    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "3", "4.1", "4.2", "4.3", "4.4", "5.1", "5.2", "5.3",
-    "5.4", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7", "6.8",
-];
-const HALF_YEARLY: &[&str] = &[
-    "7.1", "7.2", "7.3", "7.4", "8.1", "8.3", "8.4", "8.5", "8.6", "8.7",
-];
+/// The codes shown in an indicator table of one frequency: every one but those with a row per
+/// category (2.3, 2.4 and 8.2 have their own tables), in catalogue order.
+fn table_codes(frequency: Frequency) -> Vec<&'static str> {
+    CATALOGUE
+        .iter()
+        .filter(|i| i.frequency == frequency && !i.categories)
+        .map(|i| i.code)
+        .collect()
+}
 
 /// The codes of a table with their labels, for the legend under it.
 fn legend(codes: &[&str]) -> Value {
@@ -71,11 +37,7 @@ fn legend(codes: &[&str]) -> Value {
 }
 
 fn label(code: &str) -> &'static str {
-    LABELS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, l)| *l)
-        .unwrap_or("")
+    cep_domain::indicator::Indicator::of(code).map_or("", |i| i.label)
 }
 
 /// A value as the committee reads it: a rate as a percentage, a mean duration in days, a count
@@ -100,7 +62,8 @@ pub fn shown(code: &str, v: Option<&IndicatorValueRow>) -> String {
 
 /// The group an indicator is read for: the lot, or its region for 2.x and 3 (none for lot 19).
 fn group(code: &str, lot: Lot) -> Option<String> {
-    if (code.starts_with("2.") || code == "3") && lot.is_backup() {
+    let by_region = cep_domain::indicator::Indicator::of(code).is_some_and(|i| i.by_region);
+    if by_region && lot.is_backup() {
         None
     } else {
         Some(lot.to_string())
@@ -143,14 +106,14 @@ fn engagements(ctx: &Context, lot: Option<Lot>, months: &[YearMonth]) -> Vec<(St
     for uo in [WorkUnit::Uo0, WorkUnit::Uo1, WorkUnit::Uo21, WorkUnit::Uo22] {
         by_uo.insert(uo.column_code(), vec![0; months.len()]);
     }
-    for (d, f) in &ctx.states {
-        if lot.is_some_and(|l| d.lot != l.to_string()) {
+    for d in &ctx.asof.dossiers {
+        if lot.is_some_and(|l| d.lot != l) {
             continue;
         }
-        let m = YearMonth::of(f.date_engagement);
+        let m = YearMonth::of(d.engagement());
         if let (Some(i), Some(v)) = (
             months.iter().position(|x| *x == m),
-            by_uo.get_mut(d.uo.as_str()),
+            by_uo.get_mut(d.uo.column_code()),
         ) {
             v[i] += 1;
         }
@@ -276,9 +239,10 @@ pub fn monthly(ctx: &Context, lot: Lot, month: YearMonth) -> Result<Document, ch
 
     // Activity of the month.
     let engaged = ctx
-        .states
+        .asof
+        .dossiers
         .iter()
-        .filter(|(d, f)| d.lot == l && month.contains(f.date_engagement))
+        .filter(|d| d.lot == lot && month.contains(d.engagement()))
         .count();
     let closed: Vec<&cep_billing::Unit> = ctx
         .units
@@ -296,7 +260,7 @@ pub fn monthly(ctx: &Context, lot: Lot, month: YearMonth) -> Result<Document, ch
 
     // Indicators: the month, the two before, the same month a year earlier.
     let periods = [month, month.plus(-1), month.plus(-2), month.plus(-12)];
-    let indicators: Vec<Vec<String>> = MONTHLY
+    let indicators: Vec<Vec<String>> = table_codes(Frequency::Monthly)
         .iter()
         .filter_map(|code| {
             let g = group(code, lot)?;
@@ -380,13 +344,24 @@ pub fn monthly(ctx: &Context, lot: Lot, month: YearMonth) -> Result<Document, ch
         .iter()
         .filter(|c| c.lot == l && month.contains(c.date_reception))
         .collect();
+    let today = ctx.asof.today();
     let case_of = |c: &cep_store::models::indicators::ComplaintState| {
+        let complaint = ComplaintRef {
+            lot,
+            numero_dossier: c.numero_dossier.as_deref(),
+            identifiant_beneficiaire: &c.identifiant_beneficiaire,
+            received: c.date_reception,
+        };
         ctx.cases.iter().find(|k| {
-            k.lot == c.lot
-                && (k.numero_dossier.is_some() && k.numero_dossier == c.numero_dossier
-                    || k.identifiant_beneficiaire.as_deref()
-                        == Some(c.identifiant_beneficiaire.as_str()))
-                && cep_domain::paris::date_of(k.opened_at) >= c.date_reception
+            Lot::parse(&k.lot).is_ok_and(|case_lot| {
+                let case = CaseRef {
+                    lot: case_lot,
+                    numero_dossier: k.numero_dossier.as_deref(),
+                    identifiant_beneficiaire: k.identifiant_beneficiaire.as_deref(),
+                    opened: cep_domain::paris::date_of(k.opened_at),
+                };
+                escalates(&case, &complaint, today)
+            })
         })
     };
     let complaint_rows: Vec<Vec<String>> = complaints
@@ -473,9 +448,10 @@ pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::Cha
     for lot in Lot::all() {
         let l = lot.to_string();
         let engaged = ctx
-            .states
+            .asof
+            .dossiers
             .iter()
-            .filter(|(d, f)| d.lot == l && month.contains(f.date_engagement))
+            .filter(|d| d.lot == lot && month.contains(d.engagement()))
             .count();
         let billable = ctx
             .units
@@ -500,9 +476,10 @@ pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::Cha
     let mut national_row = vec![
         "National".to_owned(),
         format::integer(
-            ctx.states
+            ctx.asof
+                .dossiers
                 .iter()
-                .filter(|(_, f)| month.contains(f.date_engagement))
+                .filter(|d| month.contains(d.engagement()))
                 .count() as i64,
         ),
         format::integer(
@@ -579,7 +556,7 @@ pub fn quality(
     let period = half.to_string();
     let l = lot.to_string();
     let run = ctx.run(&period).map(|r| r.id);
-    let rows: Vec<Vec<String>> = HALF_YEARLY
+    let rows: Vec<Vec<String>> = table_codes(Frequency::HalfYearly)
         .iter()
         .map(|code| {
             let v = ctx.value(&period, code, &l, "");
@@ -609,35 +586,21 @@ pub fn quality(
         })
         .collect();
 
-    // Delays of 8.4: UO1/UO2.1 dossiers of the lot whose first interaction is in the half.
-    let mut delays = Vec::new();
-    for (d, f) in ctx.states.iter().filter(|(d, _)| d.lot == l) {
-        if d.uo != WorkUnit::Uo1.column_code() && d.uo != WorkUnit::Uo21.column_code() {
-            continue;
-        }
-        let first = f
-            .dates_interactions
-            .as_deref()
-            .and_then(cep_domain::first_interaction);
-        if !first.is_some_and(|x| half.contains(x)) {
-            continue;
-        }
-        let region = if lot.is_backup() {
-            Lot::parse(&d.region_lot).unwrap_or(lot)
-        } else {
-            lot
-        };
-        if let Some(days) = cep_domain::rdv_delay(
-            region,
-            f.adresse_code_postal.as_deref(),
-            f.date_demande_rdv,
-            first,
-        ) {
-            delays.push(days.max(0) as u32);
-        }
-    }
+    // Delays of 8.4, as the view of the cut-off has them: UO1/UO2.1 dossiers of the lot whose
+    // first interaction is in the half.
+    let delays: Vec<u32> = ctx
+        .asof
+        .dossiers
+        .iter()
+        .filter(|d| d.lot == lot && matches!(d.uo, WorkUnit::Uo1 | WorkUnit::Uo21))
+        .filter(|d| d.first_interaction.is_some_and(|x| half.contains(x)))
+        .filter_map(|d| Some(d.rdv_delay?.max(0) as u32))
+        .collect();
     let mut charts_out = BTreeMap::new();
-    charts_out.insert("delays".into(), charts::delays(&delays, 30)?);
+    charts_out.insert(
+        "delays".into(),
+        charts::delays(&delays, RDV_LIMIT_WORKING_DAYS as u32)?,
+    );
     let satisfaction: Vec<charts::LotBar> = Lot::all()
         .filter_map(|x| {
             let v = ctx.value(&period, "8.1", &x.to_string(), "")?;
@@ -702,7 +665,7 @@ pub fn quality(
     data["services"] = table(&["Type de service", "Dossiers", "Part"], "lrr", services);
     data["delays"] = json!({
         "count": format::integer(delays.len() as i64),
-        "within": format::integer(delays.iter().filter(|d| **d <= 30).count() as i64),
+        "within": format::integer(delays.iter().filter(|d| rdv_within_limit(i64::from(**d))).count() as i64),
     });
     data["bonus"] = bonus.unwrap_or(Value::Null);
     Ok(Document {
@@ -743,7 +706,9 @@ fn statements_of(ctx: &Context, lot: Option<&str>, year: i32) -> Vec<Value> {
             b["quarter"]
                 .as_str()
                 .is_some_and(|q| q.starts_with(&year.to_string()))
-                && lot.is_none_or(|l| reference.contains(&format!("-Lot{l}-")))
+                && lot.is_none_or(|l| {
+                    PurchaseOrderRef::find_in(reference).is_some_and(|o| o.lot().to_string() == l)
+                })
         })
         .collect()
 }
@@ -773,7 +738,7 @@ pub fn steering(ctx: &Context, lot: Lot, year: i32) -> Result<Document, charts::
             row
         })
         .collect();
-    let halves: Vec<Vec<String>> = HALF_YEARLY
+    let halves: Vec<Vec<String>> = table_codes(Frequency::HalfYearly)
         .iter()
         .map(|code| {
             let mut row = vec![(*code).to_owned(), label(code).to_owned()];
@@ -811,7 +776,7 @@ pub fn steering(ctx: &Context, lot: Lot, year: i32) -> Result<Document, charts::
         .find(|m| ctx.run(&m.to_string()).is_some());
     let progress: Vec<Vec<String>> = last
         .map(|m| {
-            MONTHLY
+            table_codes(Frequency::Monthly)
                 .iter()
                 .filter_map(|code| {
                     let g = group(code, lot)?;
@@ -882,9 +847,10 @@ pub fn regulation(ctx: &Context, year: i32) -> Result<Document, charts::ChartErr
     for lot in Lot::all() {
         let l = lot.to_string();
         let engaged = ctx
-            .states
+            .asof
+            .dossiers
             .iter()
-            .filter(|(d, f)| d.lot == l && chrono::Datelike::year(&f.date_engagement) == year)
+            .filter(|d| d.lot == lot && chrono::Datelike::year(&d.engagement()) == year)
             .count();
         let billable = ctx
             .units
@@ -1026,9 +992,10 @@ pub fn statement(stored: &cep_store::models::buyer::StoredStatement) -> Document
 /// Lots with any data in the context (dossiers or orders), in order.
 pub fn lots_with_data(ctx: &Context) -> Vec<Lot> {
     let lots: BTreeSet<String> = ctx
-        .states
+        .asof
+        .dossiers
         .iter()
-        .map(|(d, _)| d.lot.clone())
+        .map(|d| d.lot.to_string())
         .chain(ctx.orders.iter().map(|o| o.lot.clone()))
         .collect();
     lots.iter().filter_map(|l| Lot::parse(l).ok()).collect()

@@ -179,7 +179,10 @@ pub fn documents(
                 BTreeMap::new();
             for s in ctx.statements.iter().filter(|s| s.cutoff <= ctx.cutoff) {
                 if s.number.ends_with(&q.to_string())
-                    && lot.is_none_or(|l| s.number.contains(&format!("-Lot{l}-")))
+                    && lot.is_none_or(|l| {
+                        cep_domain::PurchaseOrderRef::find_in(&s.number)
+                            .is_some_and(|o| o.lot() == l)
+                    })
                 {
                     let e = latest.entry(s.number.as_str()).or_insert(s);
                     if s.cutoff > e.cutoff {

@@ -3,9 +3,8 @@
 use super::*;
 
 /// The lot named in a purchase-order reference or a statement number (`…-Lot08-…`).
-pub(super) fn lot_in(reference: &str) -> Option<&str> {
-    let i = reference.find("-Lot")? + 4;
-    reference.get(i..i + 2)
+pub(super) fn lot_in(reference: &str) -> Option<String> {
+    cep_domain::PurchaseOrderRef::find_in(reference).map(|o| o.lot().to_string())
 }
 
 /// Purchase orders as currently recorded.
@@ -67,7 +66,7 @@ pub(super) async fn order_alerts(
         .iter()
         .filter(|a| {
             lot.as_deref()
-                .is_none_or(|l| lot_in(&a.order_reference) == Some(l))
+                .is_none_or(|l| lot_in(&a.order_reference).as_deref() == Some(l))
         })
         .map(|a| {
             json!({
@@ -100,7 +99,10 @@ pub(super) async fn statements(
     let csv = q.page.csv()?;
     let items = rows
         .iter()
-        .filter(|s| lot.as_deref().is_none_or(|l| lot_in(&s.number) == Some(l)))
+        .filter(|s| {
+            lot.as_deref()
+                .is_none_or(|l| lot_in(&s.number).as_deref() == Some(l))
+        })
         .map(|s| {
             let body: Value = serde_json::from_str(&s.body_json).unwrap_or(Value::Null);
             let mut v = json!({
@@ -325,8 +327,8 @@ pub(super) async fn reconciliation(
             let l = lot_of.get(d.numero_dossier.as_str()).cloned().or_else(|| {
                 d.numero_decompte
                     .as_deref()
-                    .and_then(lot_in)
-                    .map(str::to_owned)
+                    .and_then(|n| n.parse::<cep_domain::StatementNumber>().ok())
+                    .map(|n| n.lot().to_string())
             });
             (l, d)
         })

@@ -227,43 +227,13 @@ pub fn dossiers_with_eligible_fiche(
         .map_err(StoreError::query("reading dossiers with an eligible fiche"))
 }
 
-/// The columns of a dossier's state that billing reads (a fraction of the fiche: a national
-/// cut-off holds hundreds of thousands of them).
+/// The columns of a dossier's state read as of a cut-off — by billing, the indicators and
+/// the committee documents, through one view (`cep_billing::asof`) — with the postal code of
+/// the fiche's identity record (the Alsace-Moselle calendar of 8.4, point 11): the only
+/// personal value read, and only to choose a calendar.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 #[diesel(table_name = fiches)]
-pub struct FicheSummary {
-    pub dossier_id: i64,
-    pub statut: String,
-    pub date_engagement: NaiveDate,
-    pub date_cloture: Option<NaiveDate>,
-    pub motif_cloture: Option<String>,
-    pub numero_decompte: Option<String>,
-    pub reference_bc: Option<String>,
-    pub numero_dossier_uo21: Option<String>,
-    pub livrable_sha256: Option<String>,
-}
-
-impl FicheSummary {
-    /// Every dossier's state at `cutoff`, these columns only (see [`Fiche::states_as_of`]).
-    pub fn states_as_of(
-        conn: &mut DbConnection,
-        cutoff: NaiveDateTime,
-    ) -> Result<Vec<(Dossier, FicheSummary)>> {
-        latest_as_of(
-            conn,
-            cutoff,
-            "f.dossier_id, f.statut, f.date_engagement, f.date_cloture, f.motif_cloture, \
-             f.numero_decompte, f.reference_bc, f.numero_dossier_uo21, f.livrable_sha256",
-        )
-    }
-}
-
-/// The columns of a dossier's state that the indicators read (indicators-v1), with the postal
-/// code of the fiche's identity record (the Alsace-Moselle calendar of 8.4, point 11) — the
-/// only personal value read, and only to choose a calendar.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
-#[diesel(table_name = fiches)]
-pub struct IndicatorFiche {
+pub struct StateFiche {
     pub dossier_id: i64,
     pub horodatage_utc: NaiveDateTime,
     pub statut: String,
@@ -271,6 +241,7 @@ pub struct IndicatorFiche {
     pub date_engagement: NaiveDate,
     pub date_cloture: Option<NaiveDate>,
     pub motif_cloture: Option<String>,
+    pub numero_decompte: Option<String>,
     pub reference_bc: Option<String>,
     pub numero_dossier_uo21: Option<String>,
     pub date_demande_rdv: Option<NaiveDate>,
@@ -278,30 +249,31 @@ pub struct IndicatorFiche {
     pub types_service: Option<String>,
     pub prestations_complementaires: Option<String>,
     pub auto_prescription: Option<bool>,
+    pub livrable_sha256: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub adresse_code_postal: Option<String>,
 }
 
-impl IndicatorFiche {
+impl StateFiche {
     /// Every dossier's state at `cutoff`, these columns only (see [`Fiche::states_as_of`]).
     pub fn states_as_of(
         conn: &mut DbConnection,
         cutoff: NaiveDateTime,
-    ) -> Result<Vec<(Dossier, IndicatorFiche)>> {
+    ) -> Result<Vec<(Dossier, StateFiche)>> {
         latest_as_of(
             conn,
             cutoff,
             "f.dossier_id, f.horodatage_utc, f.statut, f.categorie_sociale, f.date_engagement, \
-             f.date_cloture, f.motif_cloture, f.reference_bc, f.numero_dossier_uo21, \
-             f.date_demande_rdv, f.dates_interactions, f.types_service, \
-             f.prestations_complementaires, f.auto_prescription, \
+             f.date_cloture, f.motif_cloture, f.numero_decompte, f.reference_bc, \
+             f.numero_dossier_uo21, f.date_demande_rdv, f.dates_interactions, f.types_service, \
+             f.prestations_complementaires, f.auto_prescription, f.livrable_sha256, \
              (SELECT i.adresse_code_postal FROM identity_records i \
               WHERE i.id = f.identity_record_id) AS adresse_code_postal",
         )
     }
 }
 
-impl OfDossier for IndicatorFiche {
+impl OfDossier for StateFiche {
     fn dossier_id(&self) -> i64 {
         self.dossier_id
     }
@@ -313,12 +285,6 @@ trait OfDossier {
 }
 
 impl OfDossier for Fiche {
-    fn dossier_id(&self) -> i64 {
-        self.dossier_id
-    }
-}
-
-impl OfDossier for FicheSummary {
     fn dossier_id(&self) -> i64 {
         self.dossier_id
     }
