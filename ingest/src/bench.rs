@@ -9,8 +9,14 @@
 //!    unindexed staging table of text columns on the same server (the ratio is the figure).
 //!
 //! Peak memory (VmHWM) of the process is printed at the end.
+//!
+//! [`national_year`] is the figure of issue 19: the generated national year
+//! (`cep synth --seed 1 --scale 1.0 --months 12`) ingested file by file, in `cep ingest`'s
+//! order, into a fresh SQLite and a fresh PostgreSQL store (the real mix of new dossiers and
+//! updates, many small files, anomalies). Identity resolution is not included: it is measured
+//! by `cep bench link`.
 
-use crate::buyer::{ImportKind, ImportOptions, import, import_with};
+use crate::buyer::{ImportKind, import};
 use crate::dossier::{LineContext, OperatorRegistry, check_line};
 use crate::{Channel, Ingestor, Submission};
 use cep_domain::Lot;
@@ -160,14 +166,11 @@ pub fn parse_and_validate(path: &Path) -> BenchResult<(usize, usize)> {
 pub fn ingest_into(store: Store, dir: &Path, data: &Path) -> BenchResult<crate::ProcessingReport> {
     import(&store, ImportKind::Operators, &dir.join("operators.csv"))?;
     // Above 99,999 fiches the file uses several orders of the same year, lot and UO: their
-    // periods overlap, which an administrator accepts explicitly.
-    import_with(
+    // periods overlap (accepted, with a warning).
+    import(
         &store,
         ImportKind::PurchaseOrders,
         &dir.join("purchase-orders.csv"),
-        ImportOptions {
-            allow_overlap: true,
-        },
     )?;
     let ingestor = Ingestor::new(store, data);
     let sub = Submission {
@@ -298,6 +301,135 @@ pub fn run(opts: &BenchOptions, say: &mut dyn FnMut(String)) -> BenchResult<()> 
         say(format!(
             "  peak memory of the process (VmHWM): {m:.0} MiB (target < 1024)"
         ));
+    }
+    say(format!("  reproduce: {}", opts.reproduce));
+    Ok(())
+}
+
+/// What [`national_year`] measures.
+#[derive(Debug, Clone)]
+pub struct YearOptions {
+    pub scale: f64,
+    pub months: u32,
+    pub seed: u64,
+    /// A PostgreSQL server where a scratch database is made (none: skipped).
+    pub postgres: Option<String>,
+    pub sqlite: bool,
+    /// Working directory (the generated feeds, the archives, the SQLite database).
+    pub dir: PathBuf,
+    /// The command that reproduces the figures.
+    pub reproduce: String,
+}
+
+/// The files of a generated inbox (`inbox/L{ll}/*.csv`), by lot then name (point 12).
+pub fn inbox_files(inbox: &Path) -> BenchResult<Vec<(Lot, PathBuf)>> {
+    let mut out = vec![];
+    for dir in std::fs::read_dir(inbox)? {
+        let dir = dir?.path();
+        let Some(lot) = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix('L'))
+            .and_then(|n| Lot::parse(n).ok())
+        else {
+            continue;
+        };
+        for f in std::fs::read_dir(&dir)? {
+            let f = f?.path();
+            if f.extension().is_some_and(|x| x == "csv") {
+                out.push((lot, f));
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.0, a.1.file_name()).cmp(&(b.0, b.1.file_name())));
+    Ok(out)
+}
+
+/// Ingests every file of `feeds/inbox` one by one into `store` after the buyer-side registry;
+/// returns (files, lines, seconds).
+fn ingest_year(
+    store: Store,
+    feeds: &Path,
+    data: &Path,
+    say: &mut dyn FnMut(String),
+) -> BenchResult<(usize, u64, f64)> {
+    for kind in [ImportKind::Operators, ImportKind::PurchaseOrders] {
+        import(
+            &store,
+            kind,
+            &feeds.join("buyer").join(format!("{}.csv", kind.as_str())),
+        )?;
+    }
+    let files = inbox_files(&feeds.join("inbox"))?;
+    let ingestor = Ingestor::new(store, data);
+    let t = Instant::now();
+    let mut lines = 0u64;
+    for (i, (lot, path)) in files.iter().enumerate() {
+        let sub = Submission {
+            file_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            lot: *lot,
+            channel: Channel::Cli,
+            received_at: None,
+            json_kind: None,
+        };
+        lines += ingestor.ingest_file(path, &sub)?.lines;
+        if (i + 1) % 1000 == 0 {
+            say(format!(
+                "    {} of {} files, {lines} lines, {:.0} s",
+                i + 1,
+                files.len(),
+                t.elapsed().as_secs_f64()
+            ));
+        }
+    }
+    Ok((files.len(), lines, t.elapsed().as_secs_f64()))
+}
+
+/// The national-year figure: generation, then the year ingested into each store asked for.
+pub fn national_year(opts: &YearOptions, say: &mut dyn FnMut(String)) -> BenchResult<()> {
+    let feeds = opts.dir.join("feeds");
+    let t = Instant::now();
+    let config =
+        cep_synth::SynthConfig::new(opts.seed, "2025-01".parse()?, opts.months, opts.scale);
+    let s = cep_synth::generate(&config, &feeds)?;
+    say(format!(
+        "national year (seed {}, scale {}, {} months): {} dossiers, {} fiches, {} files generated in {:.1} s",
+        opts.seed,
+        opts.scale,
+        opts.months,
+        s.dossiers,
+        s.fiches,
+        s.files,
+        t.elapsed().as_secs_f64()
+    ));
+    let report = |what: &str, (files, lines, secs): (usize, u64, f64), target: f64| {
+        format!(
+            "  {what}: {files} files, {lines} lines in {secs:.1} s = {:.0} lines/s, {:.1} ms a file (target at scale 1.0: ≤ {target:.0} s)",
+            lines as f64 / secs,
+            secs * 1000.0 / files.max(1) as f64
+        )
+    };
+    if opts.sqlite {
+        let data = opts.dir.join("sqlite");
+        std::fs::create_dir_all(&data)?;
+        let store = Store::open_and_migrate(&DatabaseUrl::Sqlite(data.join("cep.db")), 2)?;
+        let figure = ingest_year(store, &feeds, &data, say)?;
+        say(report("SQLite", figure, 60.0));
+    }
+    if let Some(server) = &opts.postgres {
+        let data = opts.dir.join("postgres");
+        std::fs::create_dir_all(&data)?;
+        let figure = cep_store::with_scratch_database(server, "cep_bench_year", |url| {
+            let store = Store::open_and_migrate(&DatabaseUrl::parse(url)?, 2)?;
+            ingest_year(store, &feeds, &data, say)
+        })?;
+        say(report("PostgreSQL", figure, 90.0));
+    }
+    if let Some(m) = peak_rss_mib() {
+        say(format!("  peak memory {m:.0} MiB"));
     }
     say(format!("  reproduce: {}", opts.reproduce));
     Ok(())

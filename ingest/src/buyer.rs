@@ -95,12 +95,15 @@ pub enum ImportError {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImportOutcome {
     pub rows: usize,
     pub new: usize,
     pub amended: usize,
     pub unchanged: usize,
+    /// What was accepted but deserves a look (English, for the administrator): purchase
+    /// orders of one lot and work unit whose periods overlap.
+    pub warnings: Vec<String>,
 }
 
 enum Row {
@@ -117,24 +120,6 @@ type Period = (chrono::NaiveDate, chrono::NaiveDate, String);
 
 /// Imports a buyer-side CSV file.
 pub fn import(store: &Store, kind: ImportKind, path: &Path) -> Result<ImportOutcome, ImportError> {
-    import_with(store, kind, path, ImportOptions::default())
-}
-
-/// Choices an administrator makes explicitly at import.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ImportOptions {
-    /// Accept purchase orders of one lot and work unit whose periods overlap (refused
-    /// otherwise: end the earlier order first by amending its `date_fin`).
-    pub allow_overlap: bool,
-}
-
-/// [`import`] with explicit options.
-pub fn import_with(
-    store: &Store,
-    kind: ImportKind,
-    path: &Path,
-    options: ImportOptions,
-) -> Result<ImportOutcome, ImportError> {
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: path.display().to_string(),
         source,
@@ -143,17 +128,16 @@ pub fn import_with(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    import_bytes(store, kind, &file, &bytes, options)
+    import_bytes(store, kind, &file, &bytes)
 }
 
-/// [`import_with`] on content already in memory (`file`: its name, for the messages), as the
+/// [`import`] on content already in memory (`file`: its name, for the messages), as the
 /// API's administrators send it.
 pub fn import_bytes(
     store: &Store,
     kind: ImportKind,
     file: &str,
     bytes: &[u8],
-    options: ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
     let file = file.to_owned();
     let io = |source| ImportError::Io {
@@ -462,9 +446,12 @@ pub fn import_bytes(
             }
         }
     }
-    // A lot's orders of one work unit do not overlap in time unless the administrator says so
-    // (issue 7): the file's rows amend the registry's orders of the same reference.
-    if kind == ImportKind::PurchaseOrders && !options.allow_overlap {
+    // Orders of one lot and work unit may overlap in time: a new order is notified before the
+    // previous one is exhausted, and the current order of a month is the latest notified
+    // (indicators-v1 "Current order"). The overlaps are accepted and listed as warnings (the
+    // file's rows amend the registry's orders of the same reference).
+    let mut warnings = Vec::new();
+    if kind == ImportKind::PurchaseOrders {
         let mut periods: HashMap<String, (String, String, chrono::NaiveDate, chrono::NaiveDate)> =
             cep_store::models::buyer::PurchaseOrder::all_current(&mut *store.conn()?)?
                 .into_iter()
@@ -491,14 +478,14 @@ pub fn import_bytes(
             for w in v.windows(2) {
                 if w[1].0 <= w[0].1 {
                     overlaps.push(format!(
-                        "lot {lot} UO {uo}: orders {} ({} to {}) and {} ({} to {}) overlap; end the earlier one first (amend its date_fin) or import with --allow-overlap",
+                        "lot {lot} UO {uo}: orders {} ({} to {}) and {} ({} to {}) overlap; each month's current order is the latest notified",
                         w[0].2, w[0].0, w[0].1, w[1].2, w[1].0, w[1].1
                     ));
                 }
             }
         }
         overlaps.sort();
-        errors.extend(overlaps);
+        warnings = overlaps;
     }
     if !errors.is_empty() {
         return Err(invalid(errors));
@@ -555,5 +542,8 @@ pub fn import_bytes(
         }
         Ok(out)
     })?;
-    Ok(outcome)
+    Ok(ImportOutcome {
+        warnings,
+        ..outcome
+    })
 }

@@ -39,7 +39,8 @@ fn every_buyer_side_kind_imports_and_reimports_as_unchanged() {
                     rows: first.rows,
                     new: 0,
                     amended: 0,
-                    unchanged: first.rows
+                    unchanged: first.rows,
+                    warnings: first.warnings.clone(),
                 },
                 "{kind:?}"
             );
@@ -96,10 +97,11 @@ fn an_amended_row_is_kept_in_history_and_an_invalid_file_records_nothing() {
     });
 }
 
-/// Issue 7: a lot's orders of one work unit never overlap in time without an explicit choice;
-/// ending the earlier order (an amendment in the same file) makes room for the next one.
+/// indicators-v1 "Current order" (the latest notified among several) and issue 20: orders of
+/// one lot and work unit whose periods overlap are valid and import by default; the overlap is
+/// a warning of the import, not a refusal. Operator periods (point 30) still never overlap.
 #[test]
-fn overlapping_orders_are_refused_unless_the_earlier_one_ends_or_overlap_is_allowed() {
+fn indicators_current_order_overlapping_orders_import_with_a_warning() {
     each_backend(|db| {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("orders.csv");
@@ -112,18 +114,22 @@ fn overlapping_orders_are_refused_unless_the_earlier_one_ends_or_overlap_is_allo
             ),
         )
         .unwrap();
-        import(&db.store, ImportKind::PurchaseOrders, &p).unwrap();
-        // A second order from July overlaps the first, which runs to December.
-        let second = "2025-Lot08-UO01-02;2025-06-15;50;180.00;0.20;2025-07-01;2025-12-31\n";
+        let o = import(&db.store, ImportKind::PurchaseOrders, &p).unwrap();
+        assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+        // A second order from June, notified before the first is exhausted, overlaps it.
+        let second = "2025-Lot08-UO01-02;2025-05-20;50;180.00;0.20;2025-06-01;2025-12-31\n";
         std::fs::write(&p, format!("{header}{second}")).unwrap();
-        match import(&db.store, ImportKind::PurchaseOrders, &p) {
-            Err(ImportError::Invalid { errors, .. }) => {
-                assert_eq!(errors.len(), 1, "{errors:?}");
-                assert!(errors[0].contains("2025-Lot08-UO01-01") && errors[0].contains("overlap"));
-            }
-            other => panic!("expected a refusal, got {other:?}"),
-        }
-        // Another work unit, or another lot, is not concerned.
+        let o = import(&db.store, ImportKind::PurchaseOrders, &p).unwrap();
+        assert_eq!(o.new, 1);
+        assert_eq!(o.warnings.len(), 1, "{:?}", o.warnings);
+        assert!(
+            o.warnings[0].contains("2025-Lot08-UO01-01")
+                && o.warnings[0].contains("2025-Lot08-UO01-02")
+                && o.warnings[0].contains("overlap"),
+            "{:?}",
+            o.warnings
+        );
+        // Another work unit is not concerned.
         std::fs::write(
             &p,
             format!(
@@ -131,33 +137,29 @@ fn overlapping_orders_are_refused_unless_the_earlier_one_ends_or_overlap_is_allo
             ),
         )
         .unwrap();
-        import(&db.store, ImportKind::PurchaseOrders, &p).unwrap();
-        // Ending the first order in June, in the same file, makes room.
-        std::fs::write(
-            &p,
-            format!(
-                "{header}2025-Lot08-UO01-01;2024-12-15;100;180.00;0.20;2025-01-01;2025-06-30\n{second}"
-            ),
-        )
-        .unwrap();
         let o = import(&db.store, ImportKind::PurchaseOrders, &p).unwrap();
-        assert_eq!((o.new, o.amended), (1, 1));
-        // An explicit choice accepts an overlap.
+        assert!(
+            o.warnings.iter().all(|w| !w.contains("UO 2.1")),
+            "{:?}",
+            o.warnings
+        );
+        // Operator periods of a lot that overlap are still refused (point 30).
+        let ops = dir.path().join("operators.csv");
         std::fs::write(
-            &p,
-            format!("{header}2025-Lot08-UO01-03;2025-08-01;10;180.00;0.20;2025-08-01;2025-09-30\n"),
+            &ops,
+            "lot;code_operateur;nom;date_debut;date_fin\n08;A7;Un;2025-01-01;2025-12-31\n08;B2;Deux;2025-06-01;\n",
         )
         .unwrap();
-        assert!(import(&db.store, ImportKind::PurchaseOrders, &p).is_err());
-        let o = cep_ingest::buyer::import_with(
-            &db.store,
-            ImportKind::PurchaseOrders,
-            &p,
-            cep_ingest::buyer::ImportOptions {
-                allow_overlap: true,
-            },
-        )
-        .unwrap();
-        assert_eq!(o.new, 1);
+        match import(&db.store, ImportKind::Operators, &ops) {
+            Err(ImportError::Invalid { errors, .. }) => {
+                assert!(
+                    errors
+                        .iter()
+                        .any(|e| e.contains("operator periods overlap")),
+                    "{errors:?}"
+                )
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     });
 }

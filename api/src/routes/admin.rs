@@ -143,9 +143,6 @@ pub(super) async fn disable_user(
 pub(super) struct ImportQuery {
     /// The file's name, kept with the import (default: `api_{kind}.csv`).
     file_name: Option<String>,
-    /// Purchase orders only: accept overlapping periods of one lot and work unit.
-    #[serde(default)]
-    allow_overlap: bool,
 }
 
 /// A buyer-side import (spec §9): the CSV body is checked as `cep import` checks a file; an
@@ -158,7 +155,7 @@ pub(super) async fn import(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     allow(&caller, "POST", "/api/v1/admin/imports/{kind}")?;
-    use cep_ingest::buyer::{ImportError, ImportKind, ImportOptions, import_bytes};
+    use cep_ingest::buyer::{ImportError, ImportKind, import_bytes};
     let kind = ImportKind::parse(&kind).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no import kind {kind:?} (operators, purchase-orders, surveys, mystery-contacts, deliverable-controls, populations)"
@@ -181,11 +178,8 @@ pub(super) async fn import(
         kind.as_str().to_owned(),
     );
     let store = state.store.clone();
-    let options = ImportOptions {
-        allow_overlap: q.allow_overlap,
-    };
     let outcome = web::block(move || -> Result<_, ApiError> {
-        match import_bytes(&store, kind, &file, &body, options) {
+        match import_bytes(&store, kind, &file, &body) {
             Ok(o) => {
                 entry.append(&mut *store.conn()?)?;
                 Ok(Ok(o))
@@ -199,7 +193,7 @@ pub(super) async fn import(
     match outcome {
         Ok(o) => Ok(HttpResponse::Ok().json(json!({
             "kind": kind.as_str(), "rows": o.rows, "new": o.new, "amended": o.amended,
-            "unchanged": o.unchanged,
+            "unchanged": o.unchanged, "warnings": o.warnings,
         }))),
         Err(errors) => Ok(HttpResponse::UnprocessableEntity()
             .content_type("application/problem+json")
