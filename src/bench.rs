@@ -1,5 +1,6 @@
-//! `cep bench ingest`: ingestion throughput on a generated `DOSSIERS` file (issue 4); the
-//! measurements are `cep_ingest::bench`.
+//! `cep bench ingest`: ingestion throughput on a generated `DOSSIERS` file (issue 4), or with
+//! `--year` the generated national year ingested file by file (issue 19); the measurements are
+//! `cep_ingest::bench`.
 
 use anyhow::Result;
 
@@ -22,10 +23,14 @@ pub struct BenchArgs {
     /// Working directory (the file, the SQLite database); default: a new temporary one.
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
+    /// Instead: the generated national year (`cep synth --seed 1 --months 12 --scale SCALE`)
+    /// ingested file by file into SQLite and (with --postgres) PostgreSQL.
+    #[arg(long)]
+    pub year: bool,
+    /// With --year: the generator's scale (1.0: the real national volume).
+    #[arg(long, default_value_t = 1.0, requires = "year")]
+    pub scale: f64,
 }
-
-pub(crate) use cep_ingest::bench::peak_rss_mib;
-pub(crate) use cep_store::with_scratch_database;
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let tmp;
@@ -36,6 +41,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             tmp.path().to_path_buf()
         }
     };
+    if args.year {
+        let opts = cep_ingest::bench::YearOptions {
+            scale: args.scale,
+            months: 12,
+            seed: 1,
+            postgres: args.postgres.clone(),
+            sqlite: !args.no_sqlite,
+            dir,
+            reproduce: format!(
+                "cargo run --release -- bench ingest --year --scale {} --postgres postgres://postgres@127.0.0.1:5432",
+                args.scale
+            ),
+        };
+        return cep_ingest::bench::national_year(&opts, &mut |line| println!("{line}"))
+            .map_err(|e| anyhow::anyhow!(e));
+    }
     let opts = cep_ingest::bench::BenchOptions {
         lines: args.lines,
         postgres: args.postgres.clone(),

@@ -3,13 +3,12 @@
 //! lists the dossiers behind one value; `--run ID` shows a stored run again.
 
 use anyhow::{Context, Result, bail};
-use cep_indicators::run::{IndicatorValue, cutoff_text, round6, stored_values};
-use cep_indicators::{DrillDown, Part, Period, Prepared};
+use cep_indicators::run::{IndicatorValue, cutoff_text, stored_values};
+use cep_indicators::{DrillDown, Part, Period};
 use cep_store::Store;
 use cep_store::models::indicators::IndicatorRun;
 use chrono::NaiveDateTime;
 use std::path::PathBuf;
-use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
 pub struct ComputeArgs {
@@ -51,10 +50,10 @@ pub struct ComputeArgs {
 pub fn run(
     store: &Store,
     args: &ComputeArgs,
-    settings: &crate::config::BillingSettings,
+    settings: &cep_app::settings::BillingSettings,
 ) -> Result<()> {
-    let mut conn = store.conn()?;
     if let Some(id) = args.run {
+        let mut conn = store.conn()?;
         let run =
             IndicatorRun::get(&mut conn, id)?.with_context(|| format!("no indicator run {id}"))?;
         let period: Period = run
@@ -68,7 +67,7 @@ pub fn run(
             run.computed_at.format("%Y-%m-%d %H:%M:%S"),
             run.code_version
         );
-        print_national(&values);
+        print!("{}", cep_app::compute::national_table(&values));
         return write_out(args, period, run.cutoff, &values);
     }
     let period = match (args.month, args.half) {
@@ -84,13 +83,7 @@ pub fn run(
     rules.bill_abandonments |= args.bill_abandonments;
     rules.hold_concurrent |= args.hold_concurrent;
 
-    let started = Instant::now();
     eprintln!("loading the store as of {} …", cutoff_text(cutoff));
-    let inputs = cep_indicators::load::load(&mut conn, cutoff, rules)?;
-    let loaded = started.elapsed();
-    let prepared = Prepared::new(&inputs)?;
-    drop(inputs);
-
     if let Some(code) = &args.drill {
         let lot = args.lot.as_deref().unwrap_or("national");
         let part = if args.denominator {
@@ -98,7 +91,13 @@ pub fn run(
         } else {
             Part::Numerator
         };
-        match prepared.drill_down(period, code, lot, &args.category, part)? {
+        let value = cep_app::compute::Value {
+            code,
+            group: lot,
+            category: &args.category,
+            part,
+        };
+        match cep_app::compute::drill(store, period, cutoff, rules, value)? {
             DrillDown::Items(items) => {
                 eprintln!(
                     "{code} {lot} {period} {}: {} item(s)",
@@ -119,21 +118,17 @@ pub fn run(
         }
         return Ok(());
     }
-
-    let t = Instant::now();
-    let values = prepared.compute(period)?;
-    let computed = t.elapsed();
-    let run = cep_indicators::store_run(&mut conn, period, cutoff, rules, &values)?;
+    let c = cep_app::compute::compute(store, period, cutoff, rules)?;
     println!(
         "run {}: {period} at cut-off {}: {} values (loading {:.1} s, computing {:.2} s)",
-        run.id,
+        c.run.id,
         cutoff_text(cutoff),
-        values.len(),
-        loaded.as_secs_f64(),
-        computed.as_secs_f64()
+        c.values.len(),
+        c.loading.as_secs_f64(),
+        c.computing.as_secs_f64()
     );
-    print_national(&values);
-    write_out(args, period, cutoff, &values)
+    print!("{}", cep_app::compute::national_table(&c.values));
+    write_out(args, period, cutoff, &c.values)
 }
 
 fn write_out(
@@ -153,50 +148,9 @@ fn write_out(
     Ok(())
 }
 
-/// The national value of every indicator without a category, one line each.
-pub fn print_national(values: &[IndicatorValue]) {
-    let opt = |v: Option<f64>| v.map(round6).unwrap_or_else(|| "–".to_owned());
-    println!(
-        "   {:<5} {:>10} {:>12} {:>12} {:>10}",
-        "code", "numerator", "denominator", "value", "median"
-    );
-    for v in values
-        .iter()
-        .filter(|v| v.lot == "national" && v.category.is_empty())
-    {
-        println!(
-            "   {:<5} {:>10} {:>12} {:>12} {:>10}",
-            v.code,
-            v.numerator,
-            opt(v.denominator),
-            opt(v.value),
-            opt(v.median.or(v.wilson_lower))
-        );
-    }
-}
-
-/// The drill-down engine `cep serve` gives the API: a stored run's data loaded again as of its
-/// cut-off (the latest run drilled into is kept in memory, so that paging through one list or
-/// drilling into several values of one run loads the store once).
+/// The API's drill-downs, answered by the application's engine (the API does not build Polars).
 #[derive(Debug, Default)]
-pub struct Drill(std::sync::Mutex<Option<(i64, PreparedRun)>>);
-
-/// A run's period and its data, loaded again.
-type PreparedRun = std::sync::Arc<(Period, Prepared)>;
-
-impl Drill {
-    fn prepared(&self, store: &Store, run: &IndicatorRun) -> Result<PreparedRun> {
-        if let Some((id, p)) = self.0.lock().expect("drill lock").as_ref()
-            && *id == run.id
-        {
-            return Ok(p.clone());
-        }
-        let mut conn = store.conn()?;
-        let p = std::sync::Arc::new(cep_indicators::run::prepare_run(&mut conn, run)?);
-        *self.0.lock().expect("drill lock") = Some((run.id, p.clone()));
-        Ok(p)
-    }
-}
+pub struct Drill(pub cep_app::compute::DrillEngine);
 
 impl cep_api::DrillDowns for Drill {
     fn drill(
@@ -208,26 +162,15 @@ impl cep_api::DrillDowns for Drill {
         category: &str,
         denominator: bool,
     ) -> std::result::Result<cep_api::Drilled, String> {
-        let p = self.prepared(store, run).map_err(|e| {
-            tracing::error!(error = %e, run = run.id, "preparing a drill-down");
-            format!("run {} could not be loaded again", run.id)
-        })?;
-        let (period, prepared) = (&p.0, &p.1);
         let part = if denominator {
             Part::Denominator
         } else {
             Part::Numerator
         };
-        match prepared.drill_down(*period, code, group, category, part) {
+        match self.0.drill(store, run, code, group, category, part) {
             Ok(DrillDown::Items(items)) => Ok(cep_api::Drilled::Items(items)),
             Ok(DrillDown::External(what)) => Ok(cep_api::Drilled::External(what.to_owned())),
-            Err(e @ cep_indicators::IndicatorError::Unknown(_)) => Err(e.to_string()),
-            Err(e) => {
-                tracing::error!(error = %e, run = run.id, code, group, "drill-down");
-                Err(format!(
-                    "the drill-down of {code} failed; see the server log"
-                ))
-            }
+            Err(e) => Err(e.to_string()),
         }
     }
 }

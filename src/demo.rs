@@ -2,11 +2,10 @@
 //! `{data_dir}/demo/`, and prints what it did and where the outputs are. Each stage added to
 //! the service (synthetic feeds, ingestion, identity, indicators, billing, reports) extends it.
 
-use crate::config::Settings;
 use anyhow::{Context, Result};
+use cep_app::Settings;
 use cep_domain::deadline::{UnitDates, deadline};
 use cep_domain::{Calendar, Lot, WorkUnit, working_days_between};
-use cep_ingest::Ingestor;
 use cep_ingest::buyer::{ImportKind, import};
 use cep_store::{DatabaseUrl, Store};
 
@@ -123,15 +122,14 @@ pub fn run(settings: &Settings) -> Result<()> {
         let o = import(&store, kind, &feeds.join("buyer").join(file))?;
         println!("   {}: {} rows imported", kind.as_str(), o.new);
     }
-    let ingestor = Ingestor::new(store.clone(), &dir);
-    let files = crate::ingest_cmd::collect(&[feeds.join("inbox")], None)?;
-    let mut per_lot: std::collections::BTreeMap<Lot, crate::ingest_cmd::Totals> =
-        Default::default();
+    let ingestor = cep_app::receive::ingestor(store.clone(), &dir);
+    let files = cep_app::receive::collect(&[feeds.join("inbox")], None)?;
+    let mut per_lot: std::collections::BTreeMap<Lot, cep_app::receive::Totals> = Default::default();
     let started = std::time::Instant::now();
-    for (lot, path) in &files {
-        let r = crate::ingest_cmd::ingest_one(&ingestor, *lot, path, None)?;
-        per_lot.entry(*lot).or_default().add(&r);
-    }
+    // Through the service's pipeline: identities are resolved once all files are in.
+    cep_app::receive::files(&ingestor, &files, None, &mut |i, r| {
+        per_lot.entry(files[i].0).or_default().add(r);
+    })?;
     println!("   lot  files  rejected  lines  quarantined  warnings");
     for (lot, t) in &per_lot {
         println!(
@@ -196,7 +194,7 @@ pub fn run(settings: &Settings) -> Result<()> {
     );
     let quarter: cep_domain::Quarter = "2025-T1".parse().expect("valid quarter");
     let half: cep_domain::HalfYear = "2025-S1".parse().expect("valid half-year");
-    let billing = crate::bill_cmd::bill(
+    let billing = cep_app::billing::bill(
         &store,
         cutoff,
         cep_domain::billable::BillingRules::default(),
@@ -235,27 +233,20 @@ pub fn run(settings: &Settings) -> Result<()> {
     std::fs::create_dir_all(&indicators)
         .with_context(|| format!("cannot create {}", indicators.display()))?;
     let started = std::time::Instant::now();
-    let inputs = {
-        let mut conn = store.conn()?;
-        cep_indicators::load::load(&mut conn, cutoff, Default::default())?
-    };
-    let prepared = cep_indicators::Prepared::new(&inputs)?;
     let mut periods: Vec<cep_indicators::Period> = (0..3)
         .map(|i| cep_indicators::Period::Month(start.plus(i)))
         .collect();
     periods.push(cep_indicators::Period::Half(half));
     let mut table: Vec<(cep_indicators::Period, Vec<cep_indicators::IndicatorValue>)> = vec![];
-    for period in periods {
-        let values = prepared.compute(period)?;
-        let mut conn = store.conn()?;
-        cep_indicators::store_run(&mut conn, period, cutoff, Default::default(), &values)?;
+    for c in cep_app::compute::compute_all(&store, &periods, cutoff, Default::default())? {
+        let period: cep_indicators::Period = c.run.period.parse()?;
         let file = indicators.join(format!("indicators_{period}.csv"));
         let mut out = std::io::BufWriter::new(
             std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?,
         );
-        cep_indicators::write_csv(&mut out, period, cutoff, &values)
+        cep_indicators::write_csv(&mut out, period, cutoff, &c.values)
             .with_context(|| format!("writing {}", file.display()))?;
-        table.push((period, values));
+        table.push((period, c.values));
     }
     println!(
         "   {} runs computed in {:.1} s; national values (— where there is no denominator):",
@@ -280,24 +271,26 @@ pub fn run(settings: &Settings) -> Result<()> {
     }
     let started = std::time::Instant::now();
     let renderer = cep_reports::Renderer::new();
-    let mut written = crate::report_cmd::write(
-        &store,
-        &renderer,
-        cep_reports::Period::Month(start.plus(2)),
-        None,
-        cutoff,
-        &settings.billing,
-        &reports,
-    )?;
-    written.extend(crate::report_cmd::write(
-        &store,
-        &renderer,
-        cep_reports::Period::Quarter(quarter),
-        Some(Lot::new(8).expect("lot 08")),
-        cutoff,
-        &settings.billing,
-        &reports,
-    )?);
+    let now = cep_store::models::now_utc();
+    let mut written = Vec::new();
+    for (period, lot) in [
+        (cep_reports::Period::Month(start.plus(2)), None),
+        (
+            cep_reports::Period::Quarter(quarter),
+            Some(Lot::new(8).expect("lot 08")),
+        ),
+    ] {
+        let request = cep_app::publish::Request {
+            period,
+            lot,
+            cutoff,
+            recipients: &[],
+            folder: Some(&reports),
+        };
+        written.extend(
+            cep_app::publish::publish(&store, &renderer, &settings.billing, request, now)?.files,
+        );
+    }
     println!(
         "   {} documents in {:.1} s (a follow-up report per lot, the national summary, lot 08's statements): {}",
         written.len(),
@@ -327,11 +320,9 @@ fn print_national_table(table: &[(cep_indicators::Period, Vec<cep_indicators::In
         header.push_str(&format!(" {:>10}", p.to_string()));
     }
     println!("{header}");
-    let codes = cep_indicators::compute::MONTHLY
-        .iter()
-        .chain(cep_indicators::compute::HALF_YEARLY);
+    let codes = cep_domain::indicator::CATALOGUE.iter().map(|i| i.code);
     for code in codes {
-        if matches!(*code, "2.3" | "2.4" | "8.2") {
+        if matches!(code, "2.3" | "2.4" | "8.2") {
             continue;
         }
         let mut line = format!("   {code:<5}");

@@ -78,7 +78,7 @@ pub fn print_summary(s: &RunSummary) {
         s.merges,
         s.splits,
         s.seconds,
-        crate::bench::peak_rss_mib().unwrap_or(f64::NAN)
+        cep_app::peak_rss_mib().unwrap_or(f64::NAN)
     );
     if let (Some(persons), Some(several)) = (s.persons, s.persons_several_lots) {
         println!("  {persons} national persons, {several} of them found at several operators");

@@ -1,24 +1,21 @@
 //! `cep`: France compétences' regulation service for the CEP framework agreement.
 
-mod backup_cmd;
+//! The binary parses the command line, prints, and wires the crates together; every use case
+//! lives in a library crate (`cep_app` and below).
+
 mod bench;
-mod bench_indicators;
-mod bench_link;
 mod bill_cmd;
 mod compute_cmd;
-mod config;
 mod demo;
 mod ingest_cmd;
 mod link_cmd;
 mod order_cmd;
 mod report_cmd;
-mod retention_cmd;
-mod scheduler;
 mod serve_cmd;
 
 use anyhow::{Context, Result};
+use cep_app::Settings;
 use clap::{Parser, Subcommand};
-use config::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,7 +48,7 @@ enum Command {
     /// Identity resolution: one national person id behind the operators' beneficiary ids.
     Link(link_cmd::LinkArgs),
     /// Billable units at a cut-off and the consumption of every purchase order (units.csv,
-    /// orders.csv). Statements per quarter are still to come.
+    /// orders.csv), statements of a quarter (--quarter), the quality bonus (--half).
     Bill(bill_cmd::BillArgs),
     /// The CCTP 4.3 indicators of a month (--month) or half-year (--half) at a data cut-off,
     /// stored as a run; --out writes them as CSV, --drill lists the dossiers behind a value.
@@ -92,8 +89,8 @@ enum Command {
     /// The purchase-order registry: list, amend, close (history kept).
     #[command(subcommand)]
     Order(order_cmd::OrderCommand),
-    /// Sweep DATA_DIR/inbox/L{ll}/ once: process every settled file and remove it from the inbox.
-    /// Then links the new beneficiaries (`cep link`) unless --no-link.
+    /// Sweep DATA_DIR/inbox/L{ll}/ once: process every settled file, link the new beneficiaries
+    /// (unless --no-link), deliver the reports, and remove the files from the inbox.
     Sweep {
         /// Seconds a file must be unchanged before it is taken (uploads in progress wait).
         #[arg(long, default_value_t = 60)]
@@ -123,8 +120,8 @@ enum Command {
         /// operators | purchase-orders | surveys | mystery-contacts | deliverable-controls | populations
         kind: String,
         file: PathBuf,
-        /// purchase-orders: accept orders of one lot and work unit whose periods overlap.
-        #[arg(long)]
+        /// No effect (kept for older scripts): overlapping orders are accepted, with a warning.
+        #[arg(long, hide = true)]
         allow_overlap: bool,
     },
 }
@@ -152,9 +149,9 @@ enum BenchCommand {
     /// Ingestion throughput: parse + validate in memory, SQLite, PostgreSQL against bare COPY.
     Ingest(bench::BenchArgs),
     /// Identity resolution: accuracy against the truth and two baselines, time, memory.
-    Link(bench_link::LinkBenchArgs),
+    Link(cep_app::bench_link::LinkBenchArgs),
     /// Indicators: one month over millions of dossiers in memory; loading from PostgreSQL.
-    Indicators(bench_indicators::IndicatorBenchArgs),
+    Indicators(cep_app::bench_indicators::IndicatorBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,6 +196,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let (settings, sources) = Settings::load(cli.config.as_deref(), &|k| std::env::var(k).ok())?;
     init_tracing(&settings.log.filter)?;
+    let now_or = |at: Option<chrono::DateTime<chrono::FixedOffset>>| {
+        at.map(|t| t.naive_utc())
+            .unwrap_or_else(cep_store::models::now_utc)
+    };
     match cli.command {
         Command::Migrate => {
             let url = settings.database_url()?;
@@ -215,7 +216,6 @@ fn run(cli: Cli) -> Result<()> {
                     applied.join(", ")
                 );
             }
-            Ok(())
         }
         Command::Config => {
             print!("{}", settings.to_masked_toml());
@@ -227,24 +227,21 @@ fn run(cli: Cli) -> Result<()> {
             if !sources.env.is_empty() {
                 println!("# environment: {}", sources.env.join(", "));
             }
-            Ok(())
         }
-        Command::Demo => demo::run(&settings),
-        Command::Link(a) => link_cmd::run(&open_store(&settings)?, &a),
-        Command::Order(c) => order_cmd::run(&open_store(&settings)?, &c),
-        Command::Bill(a) => bill_cmd::run(&open_store(&settings)?, &a, &settings.billing),
+        Command::Demo => demo::run(&settings)?,
+        Command::Link(a) => link_cmd::run(&open_store(&settings)?, &a)?,
+        Command::Order(c) => order_cmd::run(&open_store(&settings)?, &c)?,
+        Command::Bill(a) => bill_cmd::run(&open_store(&settings)?, &a, &settings.billing)?,
         Command::Serve { bind } => {
-            serve_cmd::serve(&settings, open_store(&settings)?, bind.as_deref())
+            serve_cmd::serve(&settings, open_store(&settings)?, bind.as_deref())?
         }
-        Command::User(c) => serve_cmd::user(&open_store(&settings)?, &c),
-        Command::Audit(AuditCommand::Verify) => serve_cmd::audit_verify(&open_store(&settings)?),
-        Command::Compute(a) => compute_cmd::run(&open_store(&settings)?, &a, &settings.billing),
-        Command::Report(a) => report_cmd::run(&open_store(&settings)?, &a, &settings.billing),
+        Command::User(c) => serve_cmd::user(&open_store(&settings)?, &c)?,
+        Command::Audit(AuditCommand::Verify) => serve_cmd::audit_verify(&open_store(&settings)?)?,
+        Command::Compute(a) => compute_cmd::run(&open_store(&settings)?, &a, &settings.billing)?,
+        Command::Report(a) => report_cmd::run(&open_store(&settings)?, &a, &settings.billing)?,
         Command::Schedule(ScheduleCommand::Tick { at }) => {
-            let runner = scheduler::Runner::new(open_store(&settings)?, settings.clone())?;
-            let now = at
-                .map(|t| t.naive_utc())
-                .unwrap_or_else(cep_store::models::now_utc);
+            let runner = cep_app::schedule::Runner::new(open_store(&settings)?, settings.clone())?;
+            let now = now_or(at);
             let log = runner.tick(now)?;
             if log.is_empty() {
                 println!("nothing due at {now} UTC");
@@ -252,20 +249,7 @@ fn run(cli: Cli) -> Result<()> {
             for line in log {
                 println!("{line}");
             }
-            Ok(())
         }
-        Command::Purge { at } => {
-            let now = at
-                .map(|t| t.naive_utc())
-                .unwrap_or_else(cep_store::models::now_utc);
-            println!(
-                "{}",
-                retention_cmd::purge(&open_store(&settings)?, &settings, now)?
-            );
-            Ok(())
-        }
-        Command::Backup { out } => backup_cmd::backup(&settings, &out),
-        Command::Restore { from } => backup_cmd::restore(&settings, &from),
         Command::Schedule(ScheduleCommand::Status) => {
             let store = open_store(&settings)?;
             for r in cep_store::models::reports::JobRun::all(&mut *store.conn()?)? {
@@ -278,96 +262,71 @@ fn run(cli: Cli) -> Result<()> {
                     r.detail
                 );
             }
-            Ok(())
         }
-        Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a),
-        Command::Bench(BenchCommand::Link(a)) => bench_link::run(&a),
-        Command::Bench(BenchCommand::Indicators(a)) => bench_indicators::run(&a),
+        Command::Purge { at } => {
+            let store = open_store(&settings)?;
+            println!(
+                "{}",
+                cep_app::retention::purge(&store, &settings, now_or(at))?
+            );
+        }
+        Command::Backup { out } => cep_app::backup::backup(&settings, &out)?,
+        Command::Restore { from } => cep_app::backup::restore(&settings, &from)?,
+        Command::Bench(BenchCommand::Ingest(a)) => bench::run(&a)?,
+        Command::Bench(BenchCommand::Link(a)) => cep_app::bench_link::run(&a)?,
+        Command::Bench(BenchCommand::Indicators(a)) => cep_app::bench_indicators::run(&a)?,
         Command::Pull {
             lot,
             url,
             token_env,
         } => {
-            let configured = settings.pulls.iter().find(|p| p.lot().ok() == Some(lot));
-            let mut pull = match (url, configured) {
-                (Some(url), p) => config::PullSettings::new(
-                    lot,
-                    url,
-                    p.map_or("CEP_PULL_TOKEN", |p| p.token_env.as_str()),
-                ),
-                (None, Some(p)) => p.clone(),
-                (None, None) => anyhow::bail!(
-                    "give --url, or configure a [[pull]] for lot {lot} (see `cep config`)"
-                ),
-            };
-            if let Some(var) = token_env {
-                pull.token_env = var;
-            }
-            let pull_config = pull.config(&|k| std::env::var(k).ok())?;
-            let store = open_store(&settings)?;
-            let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);
-            let reports = cep_ingest::pull::pull(&ingestor, &pull_config)?;
-            for r in &reports {
+            let pull = cep_app::receive::pull_settings(&settings, lot, url, token_env)?;
+            let ingestor = cep_app::receive::ingestor(open_store(&settings)?, &settings.data_dir);
+            let pulled = cep_app::receive::pull(&ingestor, &pull)?;
+            for r in &pulled.reports {
                 println!("{}", r.summary());
             }
-            eprintln!(
-                "lot {lot}: {} page(s); cursor now {}",
-                reports.len(),
-                cep_ingest::pull::cursor(&ingestor, lot)?.unwrap_or_else(|| "unset".into())
-            );
-            Ok(())
+            eprintln!("lot {lot}: {}", pulled.summary());
         }
         Command::Sweep { settle, no_link } => {
             let store = open_store(&settings)?;
-            let ingestor = cep_ingest::Ingestor::new(store.clone(), &settings.data_dir);
-            let inbox = settings.data_dir.join("inbox");
-            let sweep = ingestor
-                .sweep_inbox(&inbox, std::time::Duration::from_secs(settle))
-                .with_context(|| format!("sweeping {}", inbox.display()))?;
-            for r in &sweep.reports {
+            let ingestor = if no_link {
+                cep_app::receive::ingestor_without_identity(store, &settings.data_dir)
+            } else {
+                cep_app::receive::ingestor(store, &settings.data_dir)
+            };
+            let swept = cep_app::receive::sweep(
+                &ingestor,
+                &settings,
+                std::time::Duration::from_secs(settle),
+            )?;
+            for r in &swept.reports {
                 println!("{}", r.summary());
             }
             eprintln!(
                 "{}: {} file(s) processed, {} waiting; reports in {}",
-                inbox.display(),
-                sweep.reports.len(),
-                sweep.waiting,
+                swept.inbox.display(),
+                swept.reports.len(),
+                swept.waiting,
                 ingestor.outbox().display()
             );
-            if !no_link && !sweep.reports.is_empty() {
-                let summary = cep_link::run::run(
-                    &store,
-                    cep_link::Mode::Incremental,
-                    &cep_link::Settings::default(),
-                )?;
-                link_cmd::print_summary(&summary);
-            }
-            Ok(())
         }
         Command::Ingest(a) => {
-            let store = open_store(&settings)?;
-            let ingestor = cep_ingest::Ingestor::new(store, &settings.data_dir);
+            let ingestor = cep_app::receive::ingestor(open_store(&settings)?, &settings.data_dir);
             let totals = ingest_cmd::run(&ingestor, &a)?;
             eprintln!("{totals}; reports in {}", ingestor.outbox().display());
-            Ok(())
         }
         Command::Import {
             kind,
             file,
-            allow_overlap,
+            allow_overlap: _,
         } => {
             let Some(k) = cep_ingest::buyer::ImportKind::parse(&kind) else {
                 anyhow::bail!(
                     "unknown import kind {kind:?}; expected operators, purchase-orders, surveys, mystery-contacts, deliverable-controls or populations"
                 );
             };
-            let store = open_store(&settings)?;
-            let o = cep_ingest::buyer::import_with(
-                &store,
-                k,
-                &file,
-                cep_ingest::buyer::ImportOptions { allow_overlap },
-            )?;
+            let o = cep_ingest::buyer::import(&open_store(&settings)?, k, &file)?;
             println!(
                 "{}: {} rows, {} new, {} amended, {} unchanged",
                 file.display(),
@@ -376,7 +335,9 @@ fn run(cli: Cli) -> Result<()> {
                 o.amended,
                 o.unchanged
             );
-            Ok(())
+            for w in &o.warnings {
+                println!("  warning: {w}");
+            }
         }
         Command::Synth(a) => {
             let mut config = cep_synth::SynthConfig::new(a.seed, a.start, a.months, a.scale);
@@ -405,15 +366,22 @@ fn run(cli: Cli) -> Result<()> {
                 started.elapsed().as_secs_f64(),
                 a.out.display()
             );
-            Ok(())
         }
     }
+    Ok(())
 }
 
 fn open_store(settings: &Settings) -> Result<cep_store::Store> {
-    let url = settings.database_url()?;
-    cep_store::Store::open_and_migrate(&url, settings.database.pool_size)
-        .with_context(|| format!("opening {}", url.masked()))
+    Ok(cep_app::open_store(settings)?)
+}
+
+/// Writes to standard output; a closed pipe (`| head`) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 fn init_tracing(filter: &str) -> Result<()> {

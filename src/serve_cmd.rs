@@ -1,9 +1,10 @@
-//! `cep serve` (the REST API), `cep user` (accounts of the local issuer) and `cep audit verify`
-//! (the hash chain of the audit log).
+//! `cep serve` (the REST API wired to the application's use cases, and the scheduler),
+//! `cep user` (accounts of the local issuer) and `cep audit verify` (the hash chain of the
+//! audit log).
 
-use crate::config::Settings;
 use anyhow::{Context, Result, bail};
 use cep_api::Role;
+use cep_app::Settings;
 use cep_store::Store;
 use cep_store::models::access::{NewUser, User, verify_audit};
 use std::io::BufRead;
@@ -12,7 +13,7 @@ use std::io::BufRead;
 pub fn serve(settings: &Settings, store: Store, bind: Option<&str>) -> Result<()> {
     let bind = bind.unwrap_or(&settings.api.bind).to_owned();
     if settings.reports.schedule {
-        crate::scheduler::spawn(store.clone(), settings.clone())?;
+        cep_app::schedule::spawn(store.clone(), settings.clone())?;
         println!(
             "scheduler on: monthly documents on day {} at {} h (Paris), statements on day {} after each quarter, quality reviews on day {} of January and July",
             settings.reports.monthly_day,
@@ -21,7 +22,7 @@ pub fn serve(settings: &Settings, store: Store, bind: Option<&str>) -> Result<()
             settings.reports.half_yearly_day
         );
     }
-    let state = settings.api_state(store)?;
+    let state = api_state(settings, store)?;
     let listener =
         std::net::TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
     println!("serving the API on http://{bind} (health: /health, readiness: /ready)");
@@ -29,6 +30,47 @@ pub fn serve(settings: &Settings, store: Store, bind: Option<&str>) -> Result<()
         cep_api::server(state, listener, settings.api.max_body_bytes)?.await
     })?;
     Ok(())
+}
+
+/// The API's state from the settings: its authentication, limits and caches, wired to the
+/// application's receive pipeline (a push goes through the same steps as a dropped file) and
+/// drill-down engine.
+pub fn api_state(settings: &Settings, store: Store) -> Result<cep_api::AppState> {
+    let a = &settings.api;
+    if a.jwt_secret.is_empty() {
+        bail!("set the JWT secret: [api] jwt_secret or CEP_API_JWT_SECRET (32 bytes at least)");
+    }
+    let mut auth = cep_api::Auth::new(
+        &a.issuer,
+        &a.audience,
+        a.jwt_secret.as_bytes(),
+        a.token_ttl_seconds,
+    )
+    .map_err(|e| anyhow::anyhow!("[api] jwt_secret: {e}"))?;
+    if !a.oidc_jwks_url.is_empty() {
+        if a.oidc_issuer.is_empty() {
+            bail!("[api] oidc_jwks_url is set: set oidc_issuer too");
+        }
+        auth = auth.with_oidc(cep_api::auth::Oidc::new(
+            &a.oidc_issuer,
+            &a.oidc_audience,
+            &a.oidc_jwks_url,
+            60,
+        ));
+    }
+    let ingestor = cep_app::receive::ingestor(store.clone(), &settings.data_dir);
+    let mut state = cep_api::AppState::new(store, ingestor, auth);
+    state.max_failed_logins = a.max_failed_logins;
+    state.lockout_minutes = a.lockout_minutes;
+    state.billing_rules = settings.billing.rules();
+    state.bonus_scheme = settings.billing.scheme()?;
+    state.limiter = cep_api::limit::RateLimiter::new(cep_api::limit::RateLimit {
+        per_second: a.rate_limit_per_second,
+        burst: a.rate_limit_burst,
+    });
+    state.ttl = cep_api::cache::Ttl(std::time::Duration::from_secs(a.cache_seconds));
+    state.drill = Some(std::sync::Arc::new(crate::compute_cmd::Drill::default()));
+    Ok(state)
 }
 
 #[derive(Debug, clap::Subcommand)]

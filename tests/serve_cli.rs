@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Peer, cep, ok};
-
-const SECRET: &str = "a-test-secret-of-more-than-32-bytes!";
+use common::{Peer, SECRET, cep, ok};
+#[path = "../ingest/tests/common/mod.rs"]
+mod fixtures;
 
 #[test]
 fn the_served_drill_down_and_billing_lists_match_the_cli_at_the_same_cutoff() {
@@ -185,4 +185,101 @@ fn the_served_drill_down_and_billing_lists_match_the_cli_at_the_same_cutoff() {
         assert_eq!(u["billable"], false);
         assert!(u["reason"].is_string(), "a non-billable unit says why: {u}");
     }
+}
+
+/// CCTP 1.2.4 through `cep serve` as deployed: a person known at lot 01 (ingested with
+/// `cep ingest`) is pushed by lot 08's operator through the API; the push goes through the same
+/// pipeline as a dropped file — one national person behind both, and the pushed dossier
+/// reported `CONCURRENT_CEP` in the answer.
+#[test]
+fn cctp_1_2_4_an_api_push_is_linked_and_flagged_like_a_dropped_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let registry = tmp.path().join("registry");
+    std::fs::create_dir_all(&registry).unwrap();
+    let orders = registry.join("orders.csv");
+    std::fs::write(
+        &orders,
+        "reference;date_notification;quantite;prix_unitaire_ht;taux_tva;date_debut;date_fin\n\
+         2025-Lot08-UO01-01;2024-12-15;500;250.00;0.20;2025-01-01;2025-12-31\n\
+         2025-Lot01-UO01-01;2024-12-15;500;250.00;0.20;2025-01-01;2025-12-31\n",
+    )
+    .unwrap();
+    let operators = registry.join("operators.csv");
+    std::fs::write(
+        &operators,
+        "lot;code_operateur;nom;date_debut;date_fin\n01;IF;Titulaire IDF;2019-12-01;\n08;A7;Titulaire 08;2019-12-01;\n",
+    )
+    .unwrap();
+    ok(cep(
+        &data,
+        &["import", "operators", operators.to_str().unwrap()],
+    ));
+    ok(cep(
+        &data,
+        &["import", "purchase-orders", orders.to_str().unwrap()],
+    ));
+    let person = |lot: &str| {
+        let mut f = fixtures::fiche("01");
+        f.insert("nir", "285046912345672".into());
+        if lot == "01" {
+            f.insert("numero_dossier", "IF250301000001".into());
+            f.insert("region_lot", "01".into());
+            f.insert("reference_bc", "2025-Lot01-UO01-01-00001".into());
+            f.insert("date_engagement", "2025-03-01".into());
+            f.insert("dates_interactions", "2025-03-01".into());
+            f.insert("identifiant_beneficiaire", "IDF-77".into());
+        }
+        f
+    };
+    let l01 = tmp.path().join("in/L01");
+    std::fs::create_dir_all(&l01).unwrap();
+    std::fs::write(
+        l01.join("CEP_L01_DOSSIERS_20250311_01.csv"),
+        fixtures::csv(&[person("01")]),
+    )
+    .unwrap();
+    ok(cep(&data, &["ingest", l01.to_str().unwrap()]));
+
+    common::add_user(
+        &data,
+        "op08",
+        "operator",
+        Some("08"),
+        "a long enough password",
+    );
+    let served = common::Served::start(&data);
+    let token = served.login("op08", "a long enough password");
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/feeds/dossiers", served.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"lot": "08", "records": [fixtures::record(&person("08"))]}))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let report: serde_json::Value = answer.json().unwrap();
+    let codes: Vec<&str> = report["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["CONCURRENT_CEP"], "{report}");
+    assert_eq!(report["warnings"], 1);
+    let export = tmp.path().join("linkage.csv");
+    ok(cep(
+        &data,
+        &["link", "export", "--out", export.to_str().unwrap()],
+    ));
+    let ids: Vec<String> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(';').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(
+        ids[0].starts_with("NP") && ids[0] == ids[1],
+        "one national person: {ids:?}"
+    );
 }

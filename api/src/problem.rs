@@ -71,7 +71,7 @@ impl From<cep_ingest::IngestError> for ApiError {
                         .into(),
                 )
             }
-            I::Io { .. } => {
+            I::Io { .. } | I::Identity { .. } => {
                 tracing::error!(error = %cep_ingest::pull::error_chain(&e), "processing a feed");
                 ApiError::Internal("processing the feed".into())
             }

@@ -4,8 +4,8 @@
 //! database only, checks every checksum first, and proves afterwards that every table, every raw
 //! file and the audit chain are as they were.
 
-use crate::config::Settings;
-use anyhow::{Context, Result, bail, ensure};
+use crate::settings::Settings;
+use crate::{Context, Result, bail, ensure};
 use cep_store::DatabaseUrl;
 use cep_store::digest::{TableDigest, table_digests};
 use diesel::connection::SimpleConnection;

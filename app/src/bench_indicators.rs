@@ -7,7 +7,7 @@
 //! engagements over 22 months, closures, abandonments, orders and billable closures in the
 //! proportions of the national dataset, with the domain's deadlines.
 
-use anyhow::Result;
+use crate::Result;
 use cep_domain::deadline::UnitDates;
 use cep_domain::{Lot, WorkUnit, YearMonth, deadline};
 use cep_indicators::inputs::{Dimension, DossierFacts, Inputs, OrderFacts, PopulationFacts};
@@ -266,9 +266,9 @@ pub fn run(args: &IndicatorBenchArgs) -> Result<()> {
         "  all monthly indicators (1.1–6.8), 19 lots + national: {} values in {computed:.2} s (target < 10 s)",
         values.len()
     );
-    crate::compute_cmd::print_national(&values);
+    print!("{}", crate::compute::national_table(&values));
     if args.per_indicator {
-        for code in cep_indicators::compute::MONTHLY {
+        for code in cep_indicators::compute::MONTHLY.iter() {
             let t = Instant::now();
             cep_indicators::compute::compute_one(
                 &prepared.frames,
@@ -279,12 +279,12 @@ pub fn run(args: &IndicatorBenchArgs) -> Result<()> {
             println!("    {code:<4} alone: {:.2} s", t.elapsed().as_secs_f64());
         }
     }
-    if let Some(m) = crate::bench::peak_rss_mib() {
+    if let Some(m) = crate::peak_rss_mib() {
         println!("  peak RSS of the process: {m:.0} MiB");
     }
 
     if let Some(server) = &args.postgres {
-        crate::bench::with_scratch_database(server, "cep_bench_indicators", |url| {
+        cep_store::with_scratch_database(server, "cep_bench_indicators", |url| {
             load_from_postgres(url, args, cutoff)
         })?;
     }
@@ -353,7 +353,7 @@ fn load_from_postgres(url: &str, args: &IndicatorBenchArgs, cutoff: NaiveDate) -
     let raw = generate(args.load_dossiers, args.seed, cutoff);
     let mut person_ids: std::collections::HashMap<(Lot, u64), i64> = Default::default();
     for chunk in raw.chunks(50_000) {
-        conn.transaction::<_, anyhow::Error, _>(|conn| {
+        conn.transaction::<_, crate::AppError, _>(|conn| {
             let new: Vec<(Lot, u64)> = chunk
                 .iter()
                 .map(|r| (r.lot, r.person))
@@ -426,7 +426,7 @@ fn load_from_postgres(url: &str, args: &IndicatorBenchArgs, cutoff: NaiveDate) -
         t.elapsed().as_secs_f64(),
         values.len()
     );
-    if let Some(m) = crate::bench::peak_rss_mib() {
+    if let Some(m) = crate::peak_rss_mib() {
         println!("  peak RSS of the process: {m:.0} MiB");
     }
     Ok(())

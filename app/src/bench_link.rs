@@ -2,7 +2,7 @@
 //! accuracy (pairwise, B-cubed, cross-lot) against two baselines, time and peak memory for a
 //! national-scale run, and a day's new records against the full index.
 
-use anyhow::Result;
+use crate::Result;
 use cep_link::eval::{Accuracy, accuracy, baseline_exact, baseline_nir, labels_of};
 use cep_link::synth::fields;
 use cep_link::{Decisions, Features, Index, Settings, link_all};
@@ -76,14 +76,14 @@ pub fn run(args: &LinkBenchArgs) -> Result<()> {
     );
 
     // The timed run: normalisation, blocking, comparison, EM, clustering.
-    let rss_before = crate::bench::peak_rss_mib().unwrap_or(0.0);
+    let rss_before = crate::peak_rss_mib().unwrap_or(0.0);
     let t = Instant::now();
     let features: Vec<Features> = old.iter().map(|r| Features::of(&fields(r))).collect();
     let seconds_features = t.elapsed().as_secs_f64();
     let settings = Settings::default();
     let outcome = link_all(&features, None, &Decisions::default(), &settings);
     let seconds = t.elapsed().as_secs_f64();
-    let rss = crate::bench::peak_rss_mib().unwrap_or(0.0);
+    let rss = crate::peak_rss_mib().unwrap_or(0.0);
     let s = &outcome.stats;
     println!(
         "\nFull run: {seconds:.1} s for {} records (target < 60 s); peak RSS {rss:.0} MiB ({rss_before:.0} MiB before the run; target < 2048)",
@@ -180,7 +180,7 @@ pub fn run(args: &LinkBenchArgs) -> Result<()> {
             "\nOn a store (`cep link`: reading identities, linking, writing ids and the run):"
         );
         match &args.postgres {
-            Some(server) => crate::bench::with_scratch_database(server, "cep_bench_link", |url| {
+            Some(server) => cep_store::with_scratch_database(server, "cep_bench_link", |url| {
                 on_store(&cep_store::DatabaseUrl::parse(url)?, url, old, new)
             })?,
             None => {
@@ -209,7 +209,7 @@ fn write_records(store: &cep_store::Store, records: &[PersonRecord]) -> Result<(
     use diesel::Connection;
     let mut conn = store.conn()?;
     for chunk in records.chunks(50_000) {
-        conn.transaction::<_, anyhow::Error, _>(|conn| Ok(cep_link::synth::write(conn, chunk)?))?;
+        conn.transaction::<_, crate::AppError, _>(|conn| Ok(cep_link::synth::write(conn, chunk)?))?;
     }
     Ok(())
 }
@@ -229,7 +229,7 @@ fn cep_link(url: &cep_store::DatabaseUrl, url_text: &str, args: &[&str]) -> Resu
         .output()?;
     let seconds = t.elapsed().as_secs_f64();
     if !out.status.success() {
-        anyhow::bail!(
+        crate::bail!(
             "cep link {} on {} failed: {}",
             args.join(" "),
             url.masked(),
@@ -270,7 +270,7 @@ fn on_store(
             old.len()
         );
     }
-    if let Some(m) = crate::bench::peak_rss_mib() {
+    if let Some(m) = crate::peak_rss_mib() {
         println!("  peak RSS of the process so far: {m:.0} MiB");
     }
     Ok(())

@@ -2,8 +2,8 @@
 //! erased is described in `cep_store::models::retention`; the purge is written to the audit log,
 //! whose chain stays verifiable.
 
-use crate::config::Settings;
-use anyhow::Result;
+use crate::settings::Settings;
+use crate::{Result, bail};
 use cep_store::Store;
 use cep_store::models::access::NewAuditEntry;
 use chrono::{Months, NaiveDateTime};
@@ -24,7 +24,7 @@ pub fn purge(store: &Store, settings: &Settings, now: NaiveDateTime) -> Result<S
         match std::fs::remove_file(f) {
             Ok(()) => deleted += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => anyhow::bail!("deleting {f}: {e}"),
+            Err(e) => bail!("deleting {f}: {e}"),
         }
     }
     let summary = format!(

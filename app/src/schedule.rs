@@ -7,8 +7,8 @@
 //! national summary); the previous quarter's statements (issued and rendered); the previous
 //! half-year's quality reviews; the previous year's steering and regulation files. After each tick, due e-mails are sent.
 
-use crate::config::Settings;
-use anyhow::{Context as _, Result};
+use crate::settings::Settings;
+use crate::{Context as _, Result, ensure};
 use cep_domain::{HalfYear, Lot, Quarter, YearMonth};
 use cep_reports::{Period, Renderer};
 use cep_store::Store;
@@ -78,13 +78,13 @@ impl Schedule {
             ("half_yearly_day", s.half_yearly_day),
             ("yearly_day", s.yearly_day),
         ] {
-            anyhow::ensure!(
+            ensure!(
                 (1..=28).contains(&day),
                 "[reports] {name} must be 1 to 28, got {day}"
             );
         }
         for (name, h) in [("hour", s.hour), ("sweep_hour", s.sweep_hour)] {
-            anyhow::ensure!(h < 24, "[reports] {name} must be 0 to 23, got {h}");
+            ensure!(h < 24, "[reports] {name} must be 0 to 23, got {h}");
         }
         Ok(Schedule {
             start: s.start_month()?,
@@ -147,10 +147,13 @@ impl Schedule {
 }
 
 /// Runs the due jobs with the service's settings.
+#[derive(Debug)]
 pub struct Runner {
     pub store: Store,
     pub settings: Settings,
     pub schedule: Schedule,
+    /// The service's receive pipeline (identity resolution included).
+    ingestor: cep_ingest::Ingestor,
     renderer: Renderer,
 }
 
@@ -160,6 +163,7 @@ impl Runner {
         // E-mails left `sending` by a crash are tried again.
         cep_store::models::reports::OutboxEmail::release_stale(&mut *store.conn()?)?;
         Ok(Runner {
+            ingestor: crate::receive::ingestor(store.clone(), &settings.data_dir),
             store,
             settings,
             schedule,
@@ -191,7 +195,7 @@ impl Runner {
             let outcome = self.run(job, now);
             let (done, detail) = match &outcome {
                 Ok(d) => (true, d.clone()),
-                Err(e) => (false, format!("{e:#}")),
+                Err(e) => (false, e.chain()),
             };
             JobRun::finish(&mut *self.store.conn()?, id, done, &detail, now)?;
             let line = format!(
@@ -216,70 +220,56 @@ impl Runner {
     }
 
     fn publish(&self, period: Period, now: NaiveDateTime) -> Result<String> {
-        let rules = self.settings.billing.rules();
-        crate::report_cmd::ensure_runs(&self.store, period, now, rules)?;
-        let ctx = cep_reports::Context::load(&mut *self.store.conn()?, now, rules)?;
-        let docs = cep_reports::documents(&ctx, period, None, &self.settings.billing.scheme()?)?;
-        let published = cep_reports::publish::publish(
+        let folder = self
+            .settings
+            .data_dir
+            .join("reports")
+            .join(period.to_string());
+        let published = crate::publish::publish(
             &self.store,
             &self.renderer,
-            &docs,
+            &self.settings.billing,
+            crate::publish::Request {
+                period,
+                lot: None,
+                cutoff: now,
+                recipients: &self.settings.reports.recipients,
+                folder: Some(&folder),
+            },
             now,
-            &self.settings.reports.recipients,
-            now,
-            Some(
-                &self
-                    .settings
-                    .data_dir
-                    .join("reports")
-                    .join(period.to_string()),
-            ),
         )?;
         Ok(format!(
             "{} document(s) stored, {} e-mail(s) queued",
-            published.documents.len(),
-            published.emails_queued
+            published.documents, published.emails_queued
         ))
     }
 
     fn run(&self, job: Job, now: NaiveDateTime) -> Result<String> {
         match job {
             Job::Sweep(_) => {
-                let ingestor =
-                    cep_ingest::Ingestor::new(self.store.clone(), &self.settings.data_dir);
-                let inbox = self.settings.data_dir.join("inbox");
-                let sweep = ingestor
-                    .sweep_inbox(&inbox, std::time::Duration::from_secs(60))
-                    .with_context(|| format!("sweeping {}", inbox.display()))?;
-                Ok(format!("{} file(s) processed", sweep.reports.len()))
+                let swept = crate::receive::sweep(
+                    &self.ingestor,
+                    &self.settings,
+                    std::time::Duration::from_secs(60),
+                )?;
+                Ok(format!("{} file(s) processed", swept.reports.len()))
             }
             Job::Pull(_, lot) => {
-                let settings = self
+                let pull = self
                     .settings
                     .pulls
                     .iter()
                     .find(|p| p.lot().ok() == Some(lot))
                     .context("no [[pull]] for this lot any more")?;
-                let config = settings.config(&|k| std::env::var(k).ok())?;
-                let ingestor =
-                    cep_ingest::Ingestor::new(self.store.clone(), &self.settings.data_dir);
-                let reports = cep_ingest::pull::pull(&ingestor, &config)?;
-                let lines: u64 = reports.iter().map(|r| r.lines).sum();
-                let accepted: u64 = reports.iter().map(|r| r.accepted).sum();
-                let quarantined: u64 = reports.iter().map(|r| r.quarantined).sum();
-                Ok(format!(
-                    "{} page(s), {lines} line(s): {accepted} accepted, {quarantined} quarantined; cursor {}",
-                    reports.len(),
-                    cep_ingest::pull::cursor(&ingestor, lot)?.unwrap_or_else(|| "unset".into())
-                ))
+                Ok(crate::receive::pull(&self.ingestor, pull)?.summary())
             }
-            Job::Purge(_) => crate::retention_cmd::purge(&self.store, &self.settings, now),
+            Job::Purge(_) => crate::retention::purge(&self.store, &self.settings, now),
             Job::Monthly(m) => self.publish(Period::Month(m), now),
             Job::HalfYearly(h) => self.publish(Period::Half(h), now),
             Job::Yearly(y) => self.publish(Period::Year(y), now),
             Job::Quarterly(q) => {
                 let out = self.settings.data_dir.join("billing").join(q.to_string());
-                let bill = crate::bill_cmd::bill(
+                let bill = crate::billing::bill(
                     &self.store,
                     now,
                     self.settings.billing.rules(),
@@ -322,7 +312,7 @@ pub fn spawn(store: Store, settings: Settings) -> Result<std::thread::JoinHandle
                     let now = cep_store::models::now_utc();
                     match tokio::task::spawn_blocking(move || runner.tick(now)).await {
                         Ok(Ok(_)) => {}
-                        Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "scheduler tick"),
+                        Ok(Err(e)) => tracing::error!(error = %e.chain(), "scheduler tick"),
                         Err(e) => tracing::error!(error = %e, "scheduler tick panicked"),
                     }
                 };

@@ -13,7 +13,7 @@
 //! `CEP_LOG`. The configuration file is `--config FILE`, else `CEP_CONFIG`, else `cep.toml`
 //! in the working directory when it exists.
 
-use anyhow::{Context, Result, bail};
+use crate::{Context, Result, bail, invalid};
 use cep_store::DatabaseUrl;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -74,7 +74,7 @@ impl PullSettings {
     /// The lot, checked.
     pub fn lot(&self) -> Result<cep_domain::Lot> {
         cep_domain::Lot::parse(&self.lot)
-            .map_err(|e| anyhow::anyhow!("[[pull]] lot = {:?}: {e}", self.lot))
+            .map_err(|e| invalid!("[[pull]] lot = {:?}: {e}", self.lot))
     }
 
     /// The client's configuration, with the token read from `token_env` now.
@@ -192,7 +192,7 @@ impl ReportSettings {
     pub fn start_month(&self) -> Result<cep_domain::YearMonth> {
         self.start
             .parse()
-            .map_err(|e| anyhow::anyhow!("[reports] start = {:?}: {e}", self.start))
+            .map_err(|e| invalid!("[reports] start = {:?}: {e}", self.start))
     }
 }
 
@@ -330,16 +330,16 @@ impl BillingSettings {
     }
 
     /// The bonus scheme, checked.
-    pub fn scheme(&self) -> anyhow::Result<cep_billing::bonus::BonusScheme> {
+    pub fn scheme(&self) -> Result<cep_billing::bonus::BonusScheme> {
         let b = &self.bonus;
         let mut units = Vec::new();
         for u in &b.base_work_units {
             units.push(cep_domain::WorkUnit::from_column_code(u).map_err(|_| {
-                anyhow::anyhow!("[billing.bonus] base_work_units: {u:?} is not 00, 01, 2.1 or 2.2")
+                invalid!("[billing.bonus] base_work_units: {u:?} is not 00, 01, 2.1 or 2.2")
             })?);
         }
         if let Some(t) = b.tiers.iter().find(|t| t.min_rate_bp > 10_000) {
-            anyhow::bail!(
+            bail!(
                 "[billing.bonus] tiers: min_rate_bp {} is over 10000 (100 %)",
                 t.min_rate_bp
             );
@@ -478,7 +478,7 @@ impl Settings {
         }
         // Checked now, not when a job first needs them.
         settings.billing.scheme()?;
-        crate::scheduler::Schedule::of(&settings)?;
+        crate::schedule::Schedule::of(&settings)?;
         let mut pulled = std::collections::BTreeSet::new();
         for p in &settings.pulls {
             let lot = p.lot()?;
@@ -607,48 +607,6 @@ impl Settings {
             })
             .collect::<String>()
     }
-
-    /// The API's state from these settings.
-    pub fn api_state(&self, store: cep_store::Store) -> Result<cep_api::AppState> {
-        let a = &self.api;
-        if a.jwt_secret.is_empty() {
-            bail!("set the JWT secret: [api] jwt_secret or CEP_API_JWT_SECRET (32 bytes at least)");
-        }
-        let mut auth = cep_api::Auth::new(
-            &a.issuer,
-            &a.audience,
-            a.jwt_secret.as_bytes(),
-            a.token_ttl_seconds,
-        )
-        .map_err(|e| anyhow::anyhow!("[api] jwt_secret: {e}"))?;
-        if !a.oidc_jwks_url.is_empty() {
-            if a.oidc_issuer.is_empty() {
-                bail!("[api] oidc_jwks_url is set: set oidc_issuer too");
-            }
-            auth = auth.with_oidc(cep_api::auth::Oidc::new(
-                &a.oidc_issuer,
-                &a.oidc_audience,
-                &a.oidc_jwks_url,
-                60,
-            ));
-        }
-        let mut state = cep_api::AppState::new(
-            store.clone(),
-            cep_ingest::Ingestor::new(store, &self.data_dir),
-            auth,
-        );
-        state.max_failed_logins = a.max_failed_logins;
-        state.lockout_minutes = a.lockout_minutes;
-        state.billing_rules = self.billing.rules();
-        state.bonus_scheme = self.billing.scheme()?;
-        state.limiter = cep_api::limit::RateLimiter::new(cep_api::limit::RateLimit {
-            per_second: a.rate_limit_per_second,
-            burst: a.rate_limit_burst,
-        });
-        state.ttl = cep_api::cache::Ttl(std::time::Duration::from_secs(a.cache_seconds));
-        state.drill = Some(std::sync::Arc::new(crate::compute_cmd::Drill::default()));
-        Ok(state)
-    }
 }
 
 #[cfg(test)]
@@ -711,7 +669,7 @@ mod tests {
         // A wrong work unit is reported when the configuration is loaded.
         std::fs::write(&cfg, "[billing.bonus]\nbase_work_units = [\"3\"]\n").unwrap();
         let err = Settings::load(Some(&cfg), &env_of(&[])).unwrap_err();
-        assert!(format!("{err:#}").contains("\"3\""), "{err:#}");
+        assert!(err.chain().contains("\"3\""), "{}", err.chain());
     }
 
     #[test]
@@ -747,21 +705,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("cep.toml");
         std::fs::write(&cfg, "[database]\nulr = \"sqlite://a.db\"\n").unwrap();
-        let e = format!(
-            "{:#}",
-            Settings::load(Some(&cfg), &env_of(&[])).unwrap_err()
-        );
+        let e = Settings::load(Some(&cfg), &env_of(&[]))
+            .unwrap_err()
+            .chain();
         assert!(e.contains("unknown field") && e.contains("ulr"), "{e}");
-        let e = format!(
-            "{:#}",
-            Settings::load(Some(&cfg.with_extension("missing")), &env_of(&[])).unwrap_err()
-        );
+        let e = Settings::load(Some(&cfg.with_extension("missing")), &env_of(&[]))
+            .unwrap_err()
+            .chain();
         assert!(e.contains("cannot read the configuration file"), "{e}");
         std::fs::write(&cfg, "").unwrap();
-        let e = format!(
-            "{:#}",
-            Settings::load(Some(&cfg), &env_of(&[("CEP_DATABASE_URL", "mysql://x")])).unwrap_err()
-        );
+        let e = Settings::load(Some(&cfg), &env_of(&[("CEP_DATABASE_URL", "mysql://x")]))
+            .unwrap_err()
+            .chain();
         assert!(e.contains("postgres://"), "{e}");
     }
 }

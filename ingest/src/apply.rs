@@ -8,7 +8,6 @@ use crate::pipeline::{Context, IngestError, Run};
 use crate::source::Item;
 use cep_domain::WorkUnit;
 use cep_domain::deadline::{ClosureKind, ClosureMotif, UnitDates, deadline};
-use cep_domain::reference::{Eligibility, status_eligibility};
 use cep_store::DbConnection;
 use cep_store::models::dossiers::{NewFiche, NewIdentityRecord};
 use cep_store::models::ingest::{
@@ -100,6 +99,7 @@ pub fn apply_checked(
     checked: Vec<CheckedLine>,
 ) -> Result<(), IngestError> {
     let lot = ctx.lot.to_string();
+    let file_lot = ctx.lot;
     run.lines += checked.len() as u64;
     // Time per stage, for `CEP_LOG=cep_ingest=debug` (where a batch's time goes).
     let mut clock = std::time::Instant::now();
@@ -345,19 +345,27 @@ pub fn apply_checked(
         let earlier = views.get(&numero).is_some_and(|v| v.ever_eligible);
         // An earlier UO1/UO2 engagement of the person: at this lot, or at any other once
         // persons are linked (indicators point 10).
-        let engaged_before = engagements.get(&person).is_some_and(|v| {
-            v.iter()
-                .any(|(n, e)| *n != numero && *e < f.date_engagement)
-        }) || national
-            .as_ref()
-            .and_then(|n| elsewhere.get(n))
-            .is_some_and(|v| v.iter().any(|o| o.3.is_some_and(|e| e < f.date_engagement)));
-        let in_continuity = f.uo == WorkUnit::Uo22 || earlier || engaged_before;
-        let eligible = match status_eligibility(statut) {
-            Eligibility::Eligible => true,
-            Eligibility::ContinuityOnly => in_continuity,
-            Eligibility::Ineligible => false,
-        };
+        let mut earlier_engagements = engagements
+            .get(&person)
+            .into_iter()
+            .flatten()
+            .filter(|(n, _)| *n != numero)
+            .map(|(_, e)| *e)
+            .chain(
+                national
+                    .as_ref()
+                    .and_then(|n| elsewhere.get(n))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|o| o.3),
+            );
+        let in_continuity = cep_domain::person::in_continuity(
+            f.uo,
+            f.date_engagement,
+            earlier,
+            &mut earlier_engagements,
+        );
+        let eligible = cep_domain::reference::is_eligible(statut, in_continuity);
         if !eligible {
             let what = if f.uo == WorkUnit::Uo0 {
                 "l'UO 0 reste ouverte à cette personne mais n'est pas facturable"
@@ -411,20 +419,17 @@ pub fn apply_checked(
             && let Some(nat) = &national
             && let Some(others) = elsewhere.get(nat)
         {
-            let clash = others.iter().find(|(_, _, ouo, e, c, m)| {
-                let Some(e) = *e else { return false };
-                let Ok(ouo) = WorkUnit::from_column_code(ouo) else {
-                    return false;
-                };
-                if e > f.date_engagement {
-                    return false;
-                }
-                let unit = UnitDates::of_fiche(ouo, e, None, *c, m.as_deref());
-                unit.effective_closure(today)
-                    .is_none_or(|cl| f.date_engagement < cl.date)
+            let clash = others.iter().find(|(l, _, ouo, e, c, m)| {
+                crate::identity::other_dossier(l, ouo, *e, *c, m.as_deref(), today).is_some_and(
+                    |o| cep_domain::person::concurrent_cep(file_lot, f.uo, f.date_engagement, &o),
+                )
             });
             if let Some((l, n, ..)) = clash {
-                an.warning(C::ConcurrentCep, "identifiant_beneficiaire", &format!("la personne a un accompagnement en cours au lot {l} (dossier {n}) : unité signalée pour revue de facturation"));
+                an.warning(
+                    C::ConcurrentCep,
+                    "identifiant_beneficiaire",
+                    &crate::identity::concurrent_detail(l, n),
+                );
             }
         }
         if stale {

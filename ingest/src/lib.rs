@@ -6,6 +6,7 @@
 //! - [`dossier`]: the `DOSSIERS` columns and the checks of one line;
 //! - [`apply`]: the checks against the store and the batched writes;
 //! - [`other_kinds`]: `RECLAMATIONS` and `MOYENS`;
+//! - [`identity`]: the concurrent CEP checked again once a batch's persons are linked;
 //! - [`anomaly`], [`report`]: anomaly codes, French messages, processing reports.
 
 pub mod anomaly;
@@ -16,6 +17,7 @@ pub mod csv;
 pub mod decode;
 pub mod dossier;
 pub mod file_name;
+pub mod identity;
 pub mod other_kinds;
 pub mod pipeline;
 pub mod pull;
@@ -25,5 +27,5 @@ pub mod values;
 
 pub use anomaly::{Anomaly, AnomalyCode, Severity};
 pub use file_name::FeedKind;
-pub use pipeline::{Channel, IngestError, Ingestor, Submission};
+pub use pipeline::{Channel, IngestError, Ingestor, Received, Submission};
 pub use report::{ProcessingReport, Status};

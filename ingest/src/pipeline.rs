@@ -3,6 +3,12 @@
 //! the whole file is checked and applied in one transaction, with its processing report.
 //! Killed half-way, the store holds the receipt and nothing else of the file, and the next
 //! run processes it again from the start.
+//!
+//! Every channel (inbox sweep, `cep ingest`, API push, pull) goes through one sequence: receipt
+//! → checks → store (one transaction per file) → identity resolution (when the ingestor was
+//! made [`Ingestor::with_identity_resolution`], as the service's is) with the concurrent CEP
+//! checked again on the persons just linked (point 24, [`crate::identity`]) → processing
+//! reports delivered to the outbox.
 
 use crate::anomaly::{Anomaly, AnomalyCode, Severity};
 use crate::csv::CsvReader;
@@ -74,6 +80,15 @@ pub enum IngestError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The files were processed and their reports delivered, but identity resolution after
+    /// them failed: it runs again with the next receipt (or `cep link`).
+    #[error(
+        "{files} file(s) processed and reported, but identity resolution after them failed; it runs again with the next receipt or `cep link`"
+    )]
+    Identity {
+        files: usize,
+        source: cep_link::LinkError,
+    },
 }
 
 impl From<diesel::result::Error> for IngestError {
@@ -107,6 +122,17 @@ pub struct Ingestor {
     /// Lines applied since the planner's statistics were last refreshed, and the count at
     /// which they are refreshed next (PostgreSQL; see [`Ingestor::refresh_statistics`]).
     statistics: std::sync::Arc<std::sync::Mutex<(u64, u64)>>,
+    /// Identity resolution after each batch of receipts (`None`: the persons stay unlinked
+    /// until `cep link`; ingestion's own tests and benchmarks).
+    identity: Option<cep_link::Settings>,
+}
+
+/// A file or body received and processed, its report not yet delivered.
+#[derive(Debug)]
+pub struct Received {
+    pub report: ProcessingReport,
+    /// The receipt processed now (`None` for a duplicate or a report delivered late).
+    pub processed: Option<Receipt>,
 }
 
 impl Ingestor {
@@ -117,7 +143,15 @@ impl Ingestor {
             archive: data_dir.join("archive"),
             outbox: data_dir.join("outbox"),
             statistics: std::sync::Arc::new(std::sync::Mutex::new((0, Self::FIRST_ANALYZE))),
+            identity: None,
         }
+    }
+
+    /// The same ingestor, resolving identities after each batch of receipts (incremental
+    /// `cep link`) before the reports are delivered: what the service runs.
+    pub fn with_identity_resolution(mut self, settings: cep_link::Settings) -> Self {
+        self.identity = Some(settings);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -158,51 +192,133 @@ impl Ingestor {
         &self.outbox
     }
 
-    /// Receives a file and processes it.
+    /// Receives a file and processes it, then delivers its report.
     pub fn ingest_file(
         &self,
         path: &Path,
         sub: &Submission,
     ) -> Result<ProcessingReport, IngestError> {
-        let file = std::fs::File::open(path).map_err(io(path))?;
-        self.ingest_reader(file, path, sub)
+        let received = self.receive_file(path, sub)?;
+        self.complete_one(received)
     }
 
-    /// Receives a body (API push or pull) and processes it.
+    /// Receives a body (API push or pull) and processes it, then delivers its report.
     pub fn ingest_bytes(
         &self,
         body: &[u8],
         sub: &Submission,
     ) -> Result<ProcessingReport, IngestError> {
-        self.ingest_reader(body, Path::new(&sub.file_name), sub)
+        let received = self.receive_reader(body, Path::new(&sub.file_name), sub)?;
+        self.complete_one(received)
     }
 
-    fn ingest_reader(
+    /// [`Ingestor::complete`] for one receipt: a failure of identity resolution is logged, not
+    /// returned — the report is delivered and the persons are linked with the next receipt.
+    fn complete_one(&self, received: Received) -> Result<ProcessingReport, IngestError> {
+        let (mut reports, failure) = self.complete(vec![received])?;
+        if let Some(e) = failure {
+            tracing::error!(error = %crate::pull::error_chain(&e), "identity resolution after a receipt");
+        }
+        Ok(reports.remove(0))
+    }
+
+    /// Receives and processes files in order (point 12), then resolves identities once and
+    /// delivers every report. `progress` is told of each file as it is processed.
+    pub fn ingest_files(
+        &self,
+        files: &[(PathBuf, Submission)],
+        progress: &mut dyn FnMut(usize, &ProcessingReport),
+    ) -> Result<Vec<ProcessingReport>, IngestError> {
+        let mut received = Vec::with_capacity(files.len());
+        for (i, (path, sub)) in files.iter().enumerate() {
+            let r = self.receive_file(path, sub)?;
+            progress(i, &r.report);
+            received.push(r);
+        }
+        match self.complete(received)? {
+            (reports, None) => Ok(reports),
+            (reports, Some(source)) => Err(IngestError::Identity {
+                files: reports.len(),
+                source,
+            }),
+        }
+    }
+
+    /// Receives a file and processes it; the report is not delivered yet ([`Ingestor::complete`]).
+    pub fn receive_file(&self, path: &Path, sub: &Submission) -> Result<Received, IngestError> {
+        let file = std::fs::File::open(path).map_err(io(path))?;
+        self.receive_reader(file, path, sub)
+    }
+
+    /// The end of the pipeline for a batch of receipts: identity resolution when this ingestor
+    /// does it and something was accepted, the concurrent CEP checked again on the persons
+    /// just linked, then every report written to the outbox. When identity resolution fails,
+    /// the reports are still delivered; its error is returned beside them.
+    pub fn complete(
+        &self,
+        mut received: Vec<Received>,
+    ) -> Result<(Vec<ProcessingReport>, Option<cep_link::LinkError>), IngestError> {
+        let mut identity_failure = None;
+        if let Some(settings) = &self.identity
+            && received.iter().any(|r| {
+                r.processed.is_some()
+                    && r.report.accepted > r.report.unchanged
+                    && r.report.kind.as_deref() == Some(FeedKind::Dossiers.as_str())
+            })
+        {
+            match cep_link::run::run(&self.store, cep_link::Mode::Incremental, settings) {
+                Ok(summary) => {
+                    tracing::info!(
+                        run = summary.run_id,
+                        linked = summary.relinked,
+                        "identity resolution after {} receipt(s)",
+                        received.len()
+                    );
+                    let mut conn = self.store.conn()?;
+                    for r in &mut received {
+                        if let Some(receipt) = &r.processed {
+                            crate::identity::recheck_concurrent(&mut conn, receipt, &mut r.report)?;
+                        }
+                    }
+                }
+                Err(e) => identity_failure = Some(e),
+            }
+        }
+        let mut reports = Vec::with_capacity(received.len());
+        for r in received {
+            r.report
+                .write_outbox(&self.outbox)
+                .map_err(io(&self.outbox))?;
+            reports.push(r.report);
+        }
+        Ok((reports, identity_failure))
+    }
+
+    fn receive_reader(
         &self,
         input: impl Read,
         origin: &Path,
         sub: &Submission,
-    ) -> Result<ProcessingReport, IngestError> {
+    ) -> Result<Received, IngestError> {
         let (sha, size, archived) = self.archive_content(input, origin)?;
         let mut conn = self.store.conn()?;
         let receipt = match Receipt::find_by_sha256(&mut conn, &sha)? {
             Some(r) if r.status != "received" => {
                 // Processed, but its report never reached the outbox (the disk filled up after
-                // the commit): the original report is written now, in place of a duplicate's.
+                // the commit): the original report is delivered now, in place of a duplicate's.
                 if let Some(row) = ProcessingReportRow::of_receipt(&mut conn, r.id)?
                     && let Ok(original) = serde_json::from_str::<ProcessingReport>(&row.report_json)
                     && !original.is_in_outbox(&self.outbox)
                 {
-                    original
-                        .write_outbox(&self.outbox)
-                        .map_err(io(&self.outbox))?;
-                    return Ok(original);
+                    return Ok(Received {
+                        report: original,
+                        processed: None,
+                    });
                 }
-                let report = duplicate_report(&r, sub);
-                report
-                    .write_outbox(&self.outbox)
-                    .map_err(io(&self.outbox))?;
-                return Ok(report);
+                return Ok(Received {
+                    report: duplicate_report(&r, sub),
+                    processed: None,
+                });
             }
             // Received before but never processed (the process stopped): process it now.
             Some(r) => r,
@@ -238,11 +354,11 @@ impl Ingestor {
         };
         let report =
             conn.transaction::<_, IngestError, _>(|conn| self.process(conn, &receipt, sub))?;
-        report
-            .write_outbox(&self.outbox)
-            .map_err(io(&self.outbox))?;
         self.refresh_statistics(&mut conn, report.lines)?;
-        Ok(report)
+        Ok(Received {
+            report,
+            processed: Some(receipt),
+        })
     }
 
     /// Copies the content into the archive while hashing it; returns (sha256, size, path).
@@ -801,8 +917,9 @@ impl Ingestor {
     /// Sweeps `inbox/L{ll}/` (spec §1, point 27): every file not named `*.part`, unchanged for
     /// `settle`, is received with channel `inbox` and the lot of its folder, processed, and
     /// removed from the inbox (its content stays in the archive). Files of one lot are taken
-    /// by modification time, then name (point 12). A file whose processing fails for another
-    /// reason than its content (the database is away, say) stays for the next sweep.
+    /// by modification time, then name (point 12); identities are resolved once for the sweep,
+    /// then the reports delivered. A file whose processing fails for another reason than its
+    /// content (the database is away, say) stays for the next sweep.
     pub fn sweep_inbox(
         &self,
         inbox: &Path,
@@ -822,6 +939,7 @@ impl Ingestor {
             .collect();
         lots.sort();
         let now = std::time::SystemTime::now();
+        let mut taken: Vec<(PathBuf, Submission)> = vec![];
         for (lot, dir) in lots {
             let mut files = vec![];
             for e in std::fs::read_dir(&dir).map_err(io(&dir))? {
@@ -847,18 +965,35 @@ impl Ingestor {
             }
             files.sort();
             for (_, name, path) in files {
-                let sub = Submission {
-                    file_name: name,
-                    lot,
-                    channel: Channel::Inbox,
-                    received_at: None,
-                    json_kind: None,
-                };
-                let report = self.ingest_file(&path, &sub)?;
-                std::fs::remove_file(&path).map_err(io(&path))?;
-                sweep.reports.push(report);
+                taken.push((
+                    path,
+                    Submission {
+                        file_name: name,
+                        lot,
+                        channel: Channel::Inbox,
+                        received_at: None,
+                        json_kind: None,
+                    },
+                ));
             }
         }
+        let mut received = Vec::with_capacity(taken.len());
+        for (path, sub) in &taken {
+            received.push(self.receive_file(path, sub)?);
+        }
+        // A file leaves the inbox once its report is delivered: stopped before, it is taken
+        // again and its stored report delivered then.
+        let (reports, failure) = self.complete(received)?;
+        for (path, _) in &taken {
+            std::fs::remove_file(path).map_err(io(path))?;
+        }
+        if let Some(source) = failure {
+            return Err(IngestError::Identity {
+                files: reports.len(),
+                source,
+            });
+        }
+        sweep.reports = reports;
         Ok(sweep)
     }
 }

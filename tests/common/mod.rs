@@ -162,3 +162,69 @@ pub fn synth_and_import(
         run(&["import", kind, file.to_str().expect("a UTF-8 path")]);
     }
 }
+
+/// The JWT secret of the test servers.
+pub const SECRET: &str = "a-test-secret-of-more-than-32-bytes!";
+
+/// `cep user add NAME --role ROLE [--lot LOT]` with the password on standard input.
+pub fn add_user(data: &Path, name: &str, role: &str, lot: Option<&str>, password: &str) {
+    use std::io::Write;
+    let mut args = vec!["user", "add", name, "--role", role];
+    if let Some(l) = lot {
+        args.extend(["--lot", l]);
+    }
+    let mut add = cep_command(data, None)
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    assert!(add.wait().unwrap().success(), "cep user add {name}");
+}
+
+/// `cep serve` on a free loopback port, its scheduler off, until dropped; its base URL.
+pub struct Served {
+    pub base: String,
+    _peer: Peer,
+}
+
+impl Served {
+    pub fn start(data: &Path) -> Served {
+        let config = data.join("serve-test.toml");
+        std::fs::create_dir_all(data).unwrap();
+        std::fs::write(&config, "[reports]\nschedule = false\n").unwrap();
+        let port = free_port();
+        let bind = format!("127.0.0.1:{port}");
+        let peer = Peer::start(
+            cep_command(data, Some(&config))
+                .env("CEP_API_JWT_SECRET", SECRET)
+                .args(["serve", "--bind", &bind])
+                .stdout(std::process::Stdio::null()),
+            port,
+        );
+        Served {
+            base: format!("http://{bind}"),
+            _peer: peer,
+        }
+    }
+
+    /// A bearer token for the user.
+    pub fn login(&self, name: &str, password: &str) -> String {
+        let login: serde_json::Value = reqwest::blocking::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"username": name, "password": password}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        login["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a token for {name}: {login}"))
+            .to_owned()
+    }
+}

@@ -169,6 +169,57 @@ pub fn dossiers_of_persons(
     Ok(out)
 }
 
+/// A fiche of a receipt on a UO1/UO2 dossier whose operator person has a national id, with
+/// the identity it was received with: what the concurrent CEP is checked on again once persons
+/// are linked (feed-format point 24).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct LinkedFiche {
+    pub line_number: i64,
+    pub numero_dossier: String,
+    pub lot: String,
+    pub uo: String,
+    pub date_engagement: NaiveDate,
+    pub national_person_id: String,
+}
+
+/// The fiches of a receipt on UO1/UO2 dossiers whose person has a national id, in line order.
+pub fn linked_fiches_of_receipt(
+    conn: &mut DbConnection,
+    receipt_id: i64,
+) -> Result<Vec<LinkedFiche>> {
+    fiches::table
+        .inner_join(dossiers::table.inner_join(operator_persons::table))
+        .filter(fiches::receipt_id.eq(receipt_id))
+        .filter(dossiers::uo.ne("00"))
+        .filter(operator_persons::national_person_id.is_not_null())
+        .order(fiches::line_number)
+        .select((
+            fiches::line_number,
+            dossiers::numero_dossier,
+            dossiers::lot,
+            dossiers::uo,
+            fiches::date_engagement,
+            operator_persons::national_person_id.assume_not_null(),
+        ))
+        .load(conn)
+        .map_err(StoreError::query("reading the linked fiches of a receipt"))
+}
+
+/// The lines of a receipt that already carry an anomaly of this code.
+pub fn lines_with_anomaly(
+    conn: &mut DbConnection,
+    receipt_id: i64,
+    code: &str,
+) -> Result<Vec<i64>> {
+    anomalies::table
+        .filter(anomalies::receipt_id.eq(receipt_id))
+        .filter(anomalies::code.eq(code))
+        .filter(anomalies::line_number.is_not_null())
+        .select(anomalies::line_number.assume_not_null())
+        .load(conn)
+        .map_err(StoreError::query("reading a receipt's anomalies"))
+}
+
 /// UO1/UO2 dossiers of other lots whose person has one of these national ids:
 /// (national id, lot, numero, uo, engagement, closure date, closure motif).
 #[allow(clippy::type_complexity)]

@@ -87,4 +87,13 @@ impl Receipt {
             .map(drop)
             .map_err(StoreError::query("recording the outcome of a receipt"))
     }
+
+    /// Sets a processed receipt's warning count (warnings added after identity resolution).
+    pub fn set_warnings(conn: &mut DbConnection, id: i64, warnings: i32) -> Result<()> {
+        diesel::update(receipts::table.find(id))
+            .set(receipts::warnings.eq(warnings))
+            .execute(conn)
+            .map(drop)
+            .map_err(StoreError::query("updating a receipt's warnings"))
+    }
 }
