@@ -667,8 +667,10 @@ fn with_optional(lf: LazyFrame, present: &[&str]) -> LazyFrame {
 
 /// National row of an indicator whose denominator is external per lot: sums over the lots
 /// that have both a numerator and a denominator (point 16, applied to 1.x, 4.x, 5.x and 7.x).
-fn national_from_lots(per_lot: LazyFrame) -> LazyFrame {
-    per_lot
+/// The row is there even when no lot has both (numerator 0, no denominator, no value): a
+/// half-year whose `MOYENS` lines have not come yet still has its national 7.x rows.
+fn national_from_lots(per_lot: LazyFrame, categories: &[&str]) -> PolarsResult<LazyFrame> {
+    let sums = per_lot
         .filter(col("denominator").is_not_null())
         .group_by([col("category")])
         .agg([
@@ -677,8 +679,24 @@ fn national_from_lots(per_lot: LazyFrame) -> LazyFrame {
                 .cast(DataType::Int64)
                 .alias("numerator"),
             col("denominator").sum().alias("denominator"),
-        ])
-        .with_column(lit(NATIONAL).alias(d::LOT))
+        ]);
+    let every = DataFrame::new_infer_height(vec![Column::new(
+        "category".into(),
+        categories
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect::<Vec<_>>(),
+    )])?
+    .lazy();
+    Ok(every
+        .join(
+            sums,
+            [col("category")],
+            [col("category")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col("numerator").fill_null(lit(0i64)).alias("numerator"))
+        .with_column(lit(NATIONAL).alias(d::LOT)))
 }
 
 impl Ctx<'_> {
@@ -708,7 +726,7 @@ impl Ctx<'_> {
                     [col("den_lot")],
                     JoinArgs::new(JoinType::Left),
                 );
-                let national = national_from_lots(per_lot.clone());
+                let national = national_from_lots(per_lot.clone(), &cats)?;
                 let cols3 = [
                     col(d::LOT),
                     col("category"),

@@ -94,21 +94,19 @@ impl Reference {
         lot_values(&rows)
     }
 
-    /// 5.x: the sum of the quantities of the lot's orders of `uo` notified by `end`.
+    /// 5.x: the sum of the quantities of the lot's orders of `uo` notified by `end`, for every
+    /// lot — 0 when none is (the table of indicators-v1 read literally: a sum over no order is
+    /// 0, so the denominator is 0 and the value null, never an empty denominator; issue 20).
     pub fn notified_quantity(&self, end: NaiveDate, uo: WorkUnit) -> DataFrame {
         let rows: Vec<(String, Option<f64>)> = Lot::all()
-            .filter_map(|lot| {
-                let orders: Vec<&OrderFacts> = self
+            .map(|lot| {
+                let sum: i64 = self
                     .orders
                     .iter()
                     .filter(|o| o.lot == lot && o.uo == uo && o.notified <= end)
-                    .collect();
-                (!orders.is_empty()).then(|| {
-                    (
-                        lot.to_string(),
-                        Some(orders.iter().map(|o| o.quantity).sum::<i64>() as f64),
-                    )
-                })
+                    .map(|o| o.quantity)
+                    .sum();
+                (lot.to_string(), Some(sum as f64))
             })
             .collect();
         lot_values(&rows)

@@ -388,6 +388,34 @@ fn closures_per_fte_7x_latest_means_line_point_16() {
     assert_eq!(v.ndv("7.3", "national"), (3, Some(2.5), Some(1.2)));
     let later = f.compute("2025-S2", "2026-01-25T10:00:00");
     assert_eq!(later.ndv("7.3", "06").1, Some(3.0));
+    // Point 16 (issue 20): a half-year no lot has declared its means for yet still has its
+    // national rows — numerator 0 (a sum over no lot), no denominator, no value.
+    let next = f.compute("2026-S1", "2026-01-25T10:00:00");
+    for code in ["7.1", "7.2", "7.3", "7.4"] {
+        assert_eq!(next.ndv(code, "national"), (0, None, None), "{code}");
+    }
+}
+
+/// Indicators-v1's table for 5.x read literally (issue 20): the denominator is the sum of the
+/// quantities of the lot's orders notified by the end of the month — 0 when none is, so the
+/// denominator is 0 and the value null, never an empty denominator.
+#[test]
+fn indicators_5_x_denominator_is_a_sum_and_0_when_no_order_is_notified_yet() {
+    let mut f = Fx::sqlite();
+    // The current order of October, notified only in November.
+    let o = "2025-Lot03-UO01-01";
+    f.order(o, 4, "2025-11-05", "2025-01-01", "2025-12-31");
+    f.dossier(
+        D::new("03", "01", "p", "2025-08-01")
+            .closed("2025-09-10")
+            .on(o, 1),
+    );
+    let v = f.compute("2025-10", OCT_CUTOFF);
+    assert_eq!(v.ndv("5.2", "03"), (1, Some(0.0), None));
+    // A lot and UO without any order: 0 too.
+    assert_eq!(v.ndv("5.3", "03"), (0, Some(0.0), None));
+    // 4.2 has its current order (covering 31 October): the rule of point 2 is for 1.x and 4.x.
+    assert_eq!(v.ndv("4.2", "03"), (1, Some(4.0), Some(0.25)));
 }
 
 #[test]

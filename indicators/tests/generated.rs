@@ -351,8 +351,8 @@ fn plain(inputs: &Inputs, period: Period) -> BTreeMap<Key, IndicatorValue> {
                                             && d.closure.is_some_and(|c| c <= end)
                                     })
                                     .count() as i64,
-                                (!orders.is_empty())
-                                    .then(|| orders.iter().map(|o| o.quantity).sum::<i64>() as f64),
+                                // A sum over the notified orders: 0 when none is.
+                                Some(orders.iter().map(|o| o.quantity).sum::<i64>() as f64),
                             )
                         }
                     };

@@ -136,7 +136,8 @@ impl ProcessingReport {
     }
 
     /// Writes `{stem}.rapport.csv` and `{stem}.rapport.json` into `outbox/L{lot}/` (or
-    /// `outbox/inconnu/`), each written to a temporary name then renamed.
+    /// `outbox/inconnu/`), each written to a temporary name then renamed. They reach the disk
+    /// with the batch's flush ([`crate::Ingestor::complete`]), not one by one.
     pub fn write_outbox(&self, outbox: &Path) -> std::io::Result<Vec<PathBuf>> {
         let (dir, stem) = self.outbox_place(outbox);
         std::fs::create_dir_all(&dir)?;
@@ -149,7 +150,7 @@ impl ProcessingReport {
             let tmp = dir.join(format!(".{stem}.{ext}.part"));
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(body.as_bytes())?;
-            f.sync_all()?;
+            drop(f);
             std::fs::rename(&tmp, &path)?;
             out.push(path);
         }

@@ -217,6 +217,18 @@ impl PurchaseOrder {
     }
 }
 
+/// The version of the registries ingestion checks lines against: the last import of operators
+/// or purchase orders recorded (0 before any). An amendment goes through an import too.
+pub fn registry_version(conn: &mut DbConnection) -> Result<i64> {
+    use crate::schema::buyer_imports;
+    buyer_imports::table
+        .filter(buyer_imports::kind.eq_any(["operators", "purchase-orders"]))
+        .select(diesel::dsl::max(buyer_imports::id))
+        .first::<Option<i64>>(conn)
+        .map(|v| v.unwrap_or(0))
+        .map_err(StoreError::query("reading the registry's version"))
+}
+
 /// A buyer-side import as recorded (`cep import KIND FILE`).
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = crate::schema::buyer_imports)]

@@ -14,6 +14,10 @@ use chrono::NaiveDateTime;
 
 /// The current time, in UTC, at the microsecond precision both backends store.
 pub fn now_utc() -> NaiveDateTime {
-    let now = chrono::Utc::now().naive_utc();
-    chrono::DurationRound::duration_trunc(now, chrono::Duration::microseconds(1)).unwrap_or(now)
+    to_micros(chrono::Utc::now().naive_utc())
+}
+
+/// An instant truncated to the microsecond, the precision both backends store.
+pub fn to_micros(t: NaiveDateTime) -> NaiveDateTime {
+    chrono::DurationRound::duration_trunc(t, chrono::Duration::microseconds(1)).unwrap_or(t)
 }

@@ -53,6 +53,28 @@ impl NewReceipt<'_> {
         insert_returning_id!(conn, receipts::table, receipts::id, self)
             .map_err(StoreError::query("recording a receipt"))
     }
+
+    /// The receipt as [`NewReceipt::insert`] recorded it under `id` (without reading it back).
+    pub fn recorded(&self, id: i64) -> Receipt {
+        Receipt {
+            id,
+            sha256: self.sha256.to_owned(),
+            lot: self.lot.map(str::to_owned),
+            kind: self.kind.map(str::to_owned),
+            channel: self.channel.to_owned(),
+            file_name: self.file_name.to_owned(),
+            size_bytes: self.size_bytes,
+            received_at: self.received_at,
+            received_at_override: self.received_at_override,
+            archive_path: self.archive_path.to_owned(),
+            status: self.status.to_owned(),
+            processed_at: None,
+            lines_total: self.lines_total,
+            lines_accepted: self.lines_accepted,
+            lines_quarantined: self.lines_quarantined,
+            warnings: self.warnings,
+        }
+    }
 }
 
 impl Receipt {
