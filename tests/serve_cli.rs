@@ -257,7 +257,26 @@ fn cctp_1_2_4_an_api_push_is_linked_and_flagged_like_a_dropped_file() {
         .send()
         .unwrap();
     assert_eq!(answer.status(), 200);
+    let request_id = answer.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let report: serde_json::Value = answer.json().unwrap();
+    // The access-log line of the push carries its request id (issue 21).
+    let started = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(&served.log).unwrap();
+        if log.lines().any(|l| {
+            l.contains("/api/v1/feeds/dossiers") && l.contains(&format!("request-id={request_id}"))
+        }) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no access line with {request_id}: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let codes: Vec<&str> = report["anomalies"]
         .as_array()
         .unwrap()

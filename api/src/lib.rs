@@ -13,7 +13,7 @@ pub mod auth;
 pub mod cache;
 pub mod limit;
 pub mod problem;
-mod routes;
+pub(crate) mod routes;
 
 pub use auth::{Auth, Caller, Role};
 pub use problem::ApiError;
@@ -476,9 +476,13 @@ pub fn server(
                     }
                 }
             })
-            .wrap(actix_web::middleware::Logger::new(
-                "%a \"%r\" %s %b %Dms request-id=%{x-request-id}o",
-            ))
+            // Every error a problem document, whoever wrote it (extractors, the router).
+            .wrap(
+                actix_web::middleware::ErrorHandlers::new()
+                    .default_handler_client(problem::as_problem)
+                    .default_handler_server(problem::as_problem),
+            )
+            // The request id is set inside the logger, so that its line carries it.
             .wrap_fn(|req, srv| {
                 let id = auth::random_hex(8);
                 let fut = srv.call(req);
@@ -493,6 +497,9 @@ pub fn server(
                     Ok(res)
                 }
             })
+            .wrap(actix_web::middleware::Logger::new(
+                "%a \"%r\" %s %b %Dms request-id=%{x-request-id}o",
+            ))
             .configure(|c| configure(c, max_body_bytes))
     })
     .shutdown_timeout(30)

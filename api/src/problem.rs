@@ -28,6 +28,8 @@ pub enum ApiError {
     NotImplemented(String),
     #[error("request body too large: {0}")]
     PayloadTooLarge(String),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -138,6 +140,11 @@ impl ApiError {
                 "payload-too-large",
                 "Request body too large",
             ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -164,6 +171,7 @@ impl ApiError {
             | ApiError::TooManyRequests(d)
             | ApiError::NotImplemented(d)
             | ApiError::PayloadTooLarge(d)
+            | ApiError::UnsupportedMediaType(d)
             | ApiError::Unavailable(d)
             | ApiError::Internal(d) => d.clone(),
         }
@@ -192,4 +200,62 @@ impl ResponseError for ApiError {
             detail: self.detail(),
         })
     }
+}
+
+/// The problem-details body of an error response that is not one yet (an extractor's or the
+/// router's own error: a body over the limit, a method not allowed…): its status kept, a title
+/// and a detail for people instead of the text the framework wrote.
+pub fn as_problem<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::http::header;
+    use actix_web::middleware::ErrorHandlerResponse;
+    let already = res
+        .response()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if already {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (kind, title) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Request body too large"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::NOT_FOUND => ("not-found", "Not found"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        s if s.is_server_error() => ("internal", "Internal error"),
+        _ => ("bad-request", "Invalid request"),
+    };
+    let detail = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => match res
+            .request()
+            .app_data::<actix_web::web::Data<crate::routes::BodyLimit>>()
+        {
+            Some(l) => format!("at most {} bytes per request; split the body", l.0),
+            None => "the request body is over this server's limit".to_owned(),
+        },
+        StatusCode::METHOD_NOT_ALLOWED => format!(
+            "{} is not a method of {}",
+            res.request().method(),
+            res.request().path()
+        ),
+        s => s.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let body = serde_json::to_string(&Problem {
+        kind: &format!("https://cep.francecompetences.fr/problems/{kind}"),
+        title,
+        status: status.as_u16(),
+        detail,
+    })
+    .unwrap_or_default();
+    let (req, mut response) = res.into_parts();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/problem+json"),
+    );
+    let response = response.set_body(body).map_into_boxed_body();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, response).map_into_right_body(),
+    ))
 }

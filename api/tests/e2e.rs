@@ -66,6 +66,11 @@ impl cep_api::DrillDowns for FixedDrill {
                 format!("{group}-B-{}", run.id),
             ])),
             ("1.1", true) => Ok(cep_api::Drilled::External("the order's quantity".into())),
+            // A regional value: a lot 08 dossier and one lot 19 opened in region 08.
+            ("2.1", false) => Ok(cep_api::Drilled::Items(vec![
+                "A7250301000001".into(),
+                "S9250301000002".into(),
+            ])),
             _ => Err(format!("unknown indicator {code}")),
         }
     }
@@ -608,6 +613,14 @@ fn lists_page_stably_and_export_injection_safe_csv() {
     users(&db);
     let s = start(&db, 1 << 20);
     let med = s.token("med");
+    // Cases are opened on a beneficiary the service knows.
+    cep_store::models::dossiers::OperatorPerson::get_or_create(
+        &mut db.conn(),
+        "08",
+        "P-1",
+        cep_store::models::now_utc(),
+    )
+    .unwrap();
     for reference in ["=HYPERLINK(\"http://x\")", "R-2", "+SUM(A1)"] {
         let r = s.call(
             "POST",
@@ -1410,5 +1423,301 @@ fn documents_are_listed_and_downloaded_within_the_callers_scope() {
             .unwrap();
         assert_eq!(emails["emails"][0]["status"], "pending");
         assert_eq!(emails["emails"][0]["recipient"], "c08@example.fr");
+    });
+}
+
+/// Issue 21: one configured body limit for every extractor, every error a problem document,
+/// JSON routes refusing other media types, tenancy through regional drill-downs, mediation
+/// cases only on known dossiers, user-facing 404 details.
+fn is_problem(r: &Response) -> bool {
+    r.headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+}
+
+#[test]
+fn the_body_limit_is_the_configured_one_for_raw_bodies_too() {
+    let db = TestDb::sqlite();
+    users(&db);
+    // The default limit of actix-web is 256 KiB; the configured one is 32 MiB.
+    let s = start(&db, 32 << 20);
+    let adm = s.token("adm");
+    let mut csv = String::from("numero_dossier;uo;date_reponse;qualite;utilite\n");
+    let mut n = 0;
+    while csv.len() < 386 * 1024 {
+        n += 1;
+        csv.push_str(&format!("A7250301{n:06};01;2025-04-01;O;O\n"));
+    }
+    let r = s
+        .client
+        .post(s.url("/api/v1/admin/imports/surveys"))
+        .bearer_auth(&adm)
+        .header("Content-Type", "text/csv")
+        .body(csv)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    // Over a small configured limit: 413 as a problem document.
+    let small = start(&db, 1024);
+    let med = small.token("med");
+    let r = small
+        .client
+        .post(small.url("/api/v1/mediation/cases"))
+        .bearer_auth(&med)
+        .header("Content-Type", "application/json")
+        .body(format!("{{\"lot\": \"{}\"}}", "0".repeat(4096)))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(is_problem(&r));
+    let p: Value = r.json().unwrap();
+    assert_eq!(p["status"], 413);
+    assert!(p["detail"].as_str().unwrap().contains("1024"), "{p}");
+}
+
+#[test]
+fn json_routes_refuse_other_media_types_with_415() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let s = start(&db, 1 << 20);
+    for (user, path, body) in [
+        (
+            "med",
+            "/api/v1/mediation/cases",
+            r#"{"lot": "08", "numero_dossier": "A7250301000001", "complaint_reference": "R1"}"#,
+        ),
+        (
+            "adm",
+            "/api/v1/admin/users",
+            r#"{"username": "x1", "role": "analyst", "password": "a long enough password"}"#,
+        ),
+        ("ana", "/api/v1/identity/decisions", "{}"),
+    ] {
+        let token = s.token(user);
+        for media in ["text/plain", "application/xml"] {
+            let r = s
+                .client
+                .post(s.url(path))
+                .bearer_auth(&token)
+                .header("Content-Type", media)
+                .body(body)
+                .send()
+                .unwrap();
+            assert_eq!(r.status(), 415, "{path} as {media}");
+            assert!(is_problem(&r), "{path}");
+        }
+    }
+    // The login route too (a JSON extractor).
+    let r = s
+        .client
+        .post(s.url("/api/v1/auth/login"))
+        .header("Content-Type", "text/plain")
+        .body(r#"{"username": "ana", "password": "x"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert!(is_problem(&r));
+}
+
+#[test]
+fn an_operator_never_sees_another_lots_dossiers_through_a_regional_value() {
+    each_backend(|db| {
+        users(db);
+        let runs = three_runs(db);
+        {
+            let mut c = db.conn();
+            for (lot, numero) in [("08", "A7250301000001"), ("19", "S9250301000002")] {
+                let p = cep_store::models::dossiers::OperatorPerson::get_or_create(
+                    &mut c,
+                    lot,
+                    "P-1",
+                    cep_store::models::now_utc(),
+                )
+                .unwrap();
+                cep_store::models::dossiers::NewDossier {
+                    numero_dossier: numero,
+                    lot,
+                    uo: "00",
+                    region_lot: "08",
+                    operator_person_id: p,
+                }
+                .insert(&mut c)
+                .unwrap();
+            }
+        }
+        let s = start(db, 1 << 20);
+        let drill = |user: &str| -> Vec<String> {
+            let r = s.call(
+                "GET",
+                &format!("/api/v1/indicators/drill?run={}&code=2.1&lot=08", runs[0]),
+                Some(&s.token(user)),
+                None,
+            );
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().unwrap();
+            assert_eq!(v["total"], v["items"].as_array().unwrap().len());
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["item"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(drill("ana"), ["A7250301000001", "S9250301000002"]);
+        assert_eq!(
+            drill("op08"),
+            ["A7250301000001"],
+            "lot 19's dossier is not lot 08's"
+        );
+    });
+}
+
+#[test]
+fn a_mediation_case_needs_a_known_dossier_and_404_details_are_for_people() {
+    let db = TestDb::sqlite();
+    users(&db);
+    let s = start(&db, 1 << 20);
+    let med = s.token("med");
+    let r = s.call(
+        "POST",
+        "/api/v1/mediation/cases",
+        Some(&med),
+        Some(json!({"lot": "08", "numero_dossier": "A7250301999999", "complaint_reference": "R1"})),
+    );
+    assert_eq!(r.status(), 404);
+    assert!(is_problem(&r));
+    let r = s.call(
+        "POST",
+        "/api/v1/mediation/cases",
+        Some(&med),
+        Some(
+            json!({"lot": "08", "identifiant_beneficiaire": "NOBODY", "complaint_reference": "R1"}),
+        ),
+    );
+    assert_eq!(r.status(), 404);
+    // No extractor debug text in a detail.
+    let op = s.token("op08");
+    for path in [
+        "/api/v1/feeds/..%2F..%2Fetc%2Fpasswd",
+        "/api/v1/documents/not-a-number/pdf",
+        "/api/v1/mediation/cases/x/close",
+    ] {
+        let method = if path.contains("documents") {
+            "GET"
+        } else {
+            "POST"
+        };
+        let token = if path.contains("mediation") {
+            &med
+        } else {
+            &op
+        };
+        let r = s.call(method, path, Some(token), Some(json!({})));
+        assert!(r.status().is_client_error(), "{path}: {}", r.status());
+        assert!(is_problem(&r), "{path}");
+        let p: Value = r.json().unwrap();
+        let detail = p["detail"].as_str().unwrap();
+        assert!(
+            !detail.contains("Path(") && !detail.contains("ParseIntError"),
+            "{path}: {detail}"
+        );
+    }
+    // A method the route does not have: 405 as a problem.
+    let r = s.call("GET", "/api/v1/feeds/dossiers", Some(&op), None);
+    assert!(r.status().is_client_error());
+    assert!(is_problem(&r));
+}
+
+/// Every route of `ROUTES`, as a caller allowed to call it, with a malformed body, a body over
+/// the limit and a wrong media type: a client error as a problem document, never a 5xx.
+#[test]
+fn every_route_refuses_bad_bodies_with_a_problem_and_never_a_5xx() {
+    each_backend(|db| {
+        users(db);
+        registry(db);
+        let s = start(db, 4096);
+        let tokens: std::collections::HashMap<Role, String> = Role::ALL
+            .into_iter()
+            .map(|r| (r, s.token(user_of(r))))
+            .collect();
+        let mut checked = 0;
+        for route in ROUTES {
+            let path = route
+                .path
+                .replace("{kind}", "dossiers")
+                .replace("{id}", "1")
+                .replace("{numero}", "A72503010000001")
+                .replace("{username}", "victim");
+            let path = if route.path == "/api/v1/admin/imports/{kind}" {
+                route.path.replace("{kind}", "surveys")
+            } else {
+                path
+            };
+            // Revoking a token would end it for the next routes: a fresh one there.
+            let token = route.roles.first().map(|r| {
+                if route.path == "/api/v1/auth/revoke" {
+                    s.token(user_of(*r))
+                } else {
+                    tokens[r].clone()
+                }
+            });
+            for (what, media, body) in [
+                ("malformed", "application/json", "{\"lot\": ".to_owned()),
+                (
+                    "oversize",
+                    "application/json",
+                    format!("[{}]", "1,".repeat(4096) + "1"),
+                ),
+                (
+                    "wrong media type",
+                    "application/xml",
+                    "<lot>08</lot>".to_owned(),
+                ),
+            ] {
+                let mut r = match route.method {
+                    "GET" => s.client.get(s.url(&path)),
+                    _ => s.client.post(s.url(&path)),
+                }
+                .header("Content-Type", media)
+                .body(body);
+                if let Some(t) = &token {
+                    r = r.bearer_auth(t);
+                }
+                let r = r.send().unwrap();
+                let status = r.status();
+                assert!(
+                    !status.is_server_error(),
+                    "{} {path} with a {what} body: {status}",
+                    route.method
+                );
+                if status.is_client_error() {
+                    assert!(
+                        is_problem(&r),
+                        "{} {path} {what}: not a problem",
+                        route.method
+                    );
+                }
+                // A route that reads a body refuses every one of these.
+                let reads_body = route.method == "POST"
+                    && [
+                        "/api/v1/auth/login",
+                        "/api/v1/feeds/{kind}",
+                        "/api/v1/mediation/cases",
+                        "/api/v1/admin/users",
+                        "/api/v1/admin/imports/{kind}",
+                        "/api/v1/identity/decisions",
+                    ]
+                    .contains(&route.path);
+                if reads_body {
+                    assert!(
+                        status.is_client_error(),
+                        "{} {path} accepted a {what} body: {status}",
+                        route.method
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, ROUTES.len() * 3);
     });
 }

@@ -190,6 +190,8 @@ pub fn add_user(data: &Path, name: &str, role: &str, lot: Option<&str>, password
 /// `cep serve` on a free loopback port, its scheduler off, until dropped; its base URL.
 pub struct Served {
     pub base: String,
+    /// Its standard error (the log, access lines included).
+    pub log: std::path::PathBuf,
     _peer: Peer,
 }
 
@@ -200,15 +202,19 @@ impl Served {
         std::fs::write(&config, "[reports]\nschedule = false\n").unwrap();
         let port = free_port();
         let bind = format!("127.0.0.1:{port}");
+        let log = data.join("serve-test.log");
         let peer = Peer::start(
             cep_command(data, Some(&config))
                 .env("CEP_API_JWT_SECRET", SECRET)
+                .env("CEP_LOG", "info")
                 .args(["serve", "--bind", &bind])
-                .stdout(std::process::Stdio::null()),
+                .stdout(std::process::Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap()),
             port,
         );
         Served {
             base: format!("http://{bind}"),
+            log,
             _peer: peer,
         }
     }

@@ -23,10 +23,11 @@ pub(super) struct CreateUser {
 pub(super) async fn create_user(
     state: State,
     caller: Caller,
+    req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     allow(&caller, "POST", "/api/v1/admin/users")?;
-    let b: CreateUser = json_body(&body)?;
+    let b: CreateUser = json_body(&req, &body)?;
     let role = Role::parse(&b.role).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "role must be analyst, operator, mediator or admin, got {:?}",
@@ -150,17 +151,20 @@ pub(super) struct ImportQuery {
 pub(super) async fn import(
     state: State,
     caller: Caller,
+    req: HttpRequest,
     kind: web::Path<String>,
     q: web::Query<ImportQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     allow(&caller, "POST", "/api/v1/admin/imports/{kind}")?;
     use cep_ingest::buyer::{ImportError, ImportKind, import_bytes};
+    let kind = kind.into_inner();
     let kind = ImportKind::parse(&kind).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no import kind {kind:?} (operators, purchase-orders, surveys, mystery-contacts, deliverable-controls, populations)"
         ))
     })?;
+    csv_content_type(&req)?;
     let q = q.into_inner();
     let file = q
         .file_name

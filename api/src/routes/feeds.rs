@@ -79,6 +79,7 @@ pub(super) async fn feed(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     allow(&caller, "POST", "/api/v1/feeds/{kind}")?;
+    let kind = kind.into_inner();
     let kind = cep_ingest::FeedKind::parse(&kind.to_uppercase()).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no feed kind {kind:?} (dossiers, reclamations, moyens)"
@@ -94,7 +95,7 @@ pub(super) async fn feed(
         .to_ascii_lowercase();
     let json = content_type.starts_with("application/json");
     if !json && !content_type.starts_with("text/csv") {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::UnsupportedMediaType(
             "Content-Type must be application/json or text/csv".into(),
         ));
     }
@@ -137,6 +138,24 @@ pub(super) async fn feed(
     };
     let state2 = state.clone();
     let report = web::block(move || state2.ingestor.ingest_bytes(&body, &sub)).await??;
+    if report.status == cep_ingest::Status::Rejected {
+        // Point 28: a body rejected whole is a 422, a problem document carrying the report.
+        let reasons: Vec<&str> = report
+            .anomalies
+            .iter()
+            .filter(|a| a.line.is_none())
+            .map(|a| a.code.as_str())
+            .collect();
+        return Ok(HttpResponse::UnprocessableEntity()
+            .content_type("application/problem+json")
+            .json(json!({
+                "type": "https://cep.francecompetences.fr/problems/feed-rejected",
+                "title": "Feed rejected whole, nothing applied",
+                "status": 422,
+                "detail": format!("rejected: {}", reasons.join(", ")),
+                "report": report,
+            })));
+    }
     Ok(HttpResponse::Ok().json(report))
 }
 /// Anomalies counted by lot, code and severity.

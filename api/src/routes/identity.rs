@@ -121,10 +121,11 @@ pub(super) struct Decision {
 pub(super) async fn decide_identity(
     state: State,
     caller: Caller,
+    req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     allow(&caller, "POST", "/api/v1/identity/decisions")?;
-    let d: Decision = json_body(&body)?;
+    let d: Decision = json_body(&req, &body)?;
     if d.reason.trim().is_empty() {
         return Err(ApiError::BadRequest(
             "reason is required (it is kept with the decision)".into(),

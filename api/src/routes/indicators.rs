@@ -228,6 +228,23 @@ pub(super) async fn indicator_drill(
             "counted": false, "what": what,
         }))),
         crate::Drilled::Items(items) => {
+            // An operator sees its own lot's dossiers only: a regional value (2.x, 3) also
+            // counts the dossiers lot 19 opened in the region, which are another lot's.
+            let regional = cep_domain::indicator::Indicator::of(&code).is_some_and(|i| i.by_region);
+            let items = match (caller.role(), caller.lot()) {
+                (Role::Operator, Some(own)) if regional => {
+                    let own = own.to_owned();
+                    db(&state, move |c| {
+                        let lots = cep_store::models::dossiers::Dossier::lots_of(c, &items)?;
+                        Ok(items
+                            .into_iter()
+                            .filter(|i| lots.get(i).is_some_and(|l| *l == own))
+                            .collect::<Vec<_>>())
+                    })
+                    .await?
+                }
+                _ => items,
+            };
             let items: Vec<Value> = items.into_iter().map(|i| json!({"item": i})).collect();
             if q.page.csv()? {
                 return q.page.respond("items", items, &["item"]);

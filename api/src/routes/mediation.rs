@@ -53,10 +53,11 @@ pub(super) struct OpenCase {
 pub(super) async fn open_case(
     state: State,
     caller: Caller,
+    req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     allow(&caller, "POST", "/api/v1/mediation/cases")?;
-    let b: OpenCase = json_body(&body)?;
+    let b: OpenCase = json_body(&req, &body)?;
     cep_domain::Lot::parse(&b.lot)
         .map_err(|_| ApiError::BadRequest(format!("lot must be 01…19, got {:?}", b.lot)))?;
     if b.numero_dossier.is_none() && b.identifiant_beneficiaire.is_none() {
@@ -85,6 +86,25 @@ pub(super) async fn open_case(
         new.complaint_reference.clone(),
     );
     let case = db(&state, move |c| {
+        // A case is opened on a dossier or a beneficiary the service knows, in that lot.
+        if let Some(n) = &new.numero_dossier {
+            let known = cep_store::models::dossiers::Dossier::find(c, n)?;
+            if !known.is_some_and(|d| d.lot == new.lot) {
+                return Err(ApiError::NotFound(format!(
+                    "no dossier {n} in lot {}",
+                    new.lot
+                )));
+            }
+        }
+        if new.numero_dossier.is_none()
+            && let Some(p) = &new.identifiant_beneficiaire
+            && !cep_store::models::dossiers::OperatorPerson::exists(c, &new.lot, p)?
+        {
+            return Err(ApiError::NotFound(format!(
+                "no beneficiary {p} in lot {}",
+                new.lot
+            )));
+        }
         let id = new.open(c)?;
         NewAuditEntry {
             target: Some(id.to_string()),

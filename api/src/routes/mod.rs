@@ -36,23 +36,50 @@ use serde_json::{Value, json};
 
 type State = web::Data<AppState>;
 
+/// Registers the routes with one body limit for every extractor (`[api] max_body_bytes`): the
+/// raw bodies (`web::Bytes`), the JSON bodies and the streamed feeds. Extractor errors are
+/// problem details with a message for people, never the extractor's debug text.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    use actix_web::error::JsonPayloadError;
+    let too_large = move || {
+        ApiError::PayloadTooLarge(format!(
+            "at most {max_body_bytes} bytes per request; split the body"
+        ))
+    };
     cfg.app_data(web::Data::new(BodyLimit(max_body_bytes)))
+        .app_data(web::PayloadConfig::new(max_body_bytes))
         .app_data(
             web::JsonConfig::default()
-                .limit(64 * 1024)
-                .error_handler(|e, _| {
-                    ApiError::BadRequest(format!("invalid JSON body: {e}")).into()
+                .limit(max_body_bytes)
+                .error_handler(move |e, _| {
+                    match e {
+                        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
+                            "this route takes application/json".into(),
+                        ),
+                        JsonPayloadError::Overflow { .. }
+                        | JsonPayloadError::OverflowKnownLength { .. } => too_large(),
+                        JsonPayloadError::Deserialize(e) => {
+                            ApiError::BadRequest(format!("invalid JSON body: {e}"))
+                        }
+                        _ => ApiError::BadRequest("the JSON body could not be read".into()),
+                    }
+                    .into()
                 }),
         )
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|e, _| ApiError::BadRequest(format!("invalid query: {e}")).into()),
-        )
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|e, _| ApiError::BadRequest(format!("invalid path: {e}")).into()),
-        )
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            let detail = match e {
+                actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+                _ => "unreadable query string".into(),
+            };
+            ApiError::BadRequest(format!("invalid query: {detail}")).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|e, _| {
+            let detail = match e {
+                actix_web::error::PathError::Deserialize(e) => e.to_string(),
+                _ => "unreadable path".into(),
+            };
+            ApiError::BadRequest(format!("invalid path: {detail}")).into()
+        }))
         .route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
         .route(
@@ -108,13 +135,57 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         }));
 }
 
+/// `[api] max_body_bytes`, for the handlers that stream their body and for the messages.
 #[derive(Debug, Clone, Copy)]
-struct BodyLimit(usize);
+pub(crate) struct BodyLimit(pub(crate) usize);
 
-/// A JSON body, parsed after the caller's role was checked (a 403 comes before a 400).
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// The request's media type (`Content-Type` without its parameters), lower case.
+fn media_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get("Content-Type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// A JSON body, parsed after the caller's role was checked (a 403 comes before a 400); any
+/// other media type than `application/json` is a 415.
+fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let media = media_type(req);
+    if media != "application/json" {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "this route takes application/json, not {}",
+            if media.is_empty() {
+                "a body without Content-Type"
+            } else {
+                &media
+            }
+        )));
+    }
     serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// A CSV body: `text/csv` (or `text/plain`, `application/octet-stream`), else a 415.
+fn csv_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    match media_type(req).as_str() {
+        "text/csv" | "text/plain" | "application/octet-stream" => Ok(()),
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "this route takes a CSV file as text/csv, not {}",
+            if other.is_empty() {
+                "a body without Content-Type"
+            } else {
+                other
+            }
+        ))),
+    }
 }
 
 /// Runs store work on the blocking pool.

@@ -57,6 +57,17 @@ impl OperatorPerson {
         }
     }
 
+    /// Whether the lot has a beneficiary with this `identifiant_beneficiaire`.
+    pub fn exists(conn: &mut DbConnection, lot: &str, identifiant: &str) -> Result<bool> {
+        diesel::select(diesel::dsl::exists(
+            operator_persons::table
+                .filter(operator_persons::lot.eq(lot))
+                .filter(operator_persons::identifiant_beneficiaire.eq(identifiant)),
+        ))
+        .get_result(conn)
+        .map_err(StoreError::query("looking up an operator person"))
+    }
+
     pub fn find(conn: &mut DbConnection, id: i64) -> Result<OperatorPerson> {
         operator_persons::table
             .find(id)
@@ -200,6 +211,24 @@ impl NewDossier<'_> {
 }
 
 impl Dossier {
+    /// The lot of each of these dossiers that exists.
+    pub fn lots_of(
+        conn: &mut DbConnection,
+        numeros: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in numeros.chunks(900) {
+            out.extend(
+                dossiers::table
+                    .filter(dossiers::numero_dossier.eq_any(chunk))
+                    .select((dossiers::numero_dossier, dossiers::lot))
+                    .load::<(String, String)>(conn)
+                    .map_err(StoreError::query("reading the lots of dossiers"))?,
+            );
+        }
+        Ok(out)
+    }
+
     pub fn find(conn: &mut DbConnection, numero_dossier: &str) -> Result<Option<Dossier>> {
         dossiers::table
             .filter(dossiers::numero_dossier.eq(numero_dossier))
