@@ -89,7 +89,7 @@ pub(super) async fn open_case(
         // A case is opened on a dossier or a beneficiary the service knows, in that lot.
         if let Some(n) = &new.numero_dossier {
             let known = cep_store::models::dossiers::Dossier::find(c, n)?;
-            if !known.is_some_and(|d| d.lot == new.lot) {
+            if known.is_none_or(|d| d.lot != new.lot) {
                 return Err(ApiError::NotFound(format!(
                     "no dossier {n} in lot {}",
                     new.lot
