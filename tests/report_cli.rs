@@ -206,7 +206,7 @@ fn every_document_type_renders_with_the_figures_of_the_other_commands() {
         "{monthly}"
     );
     assert!(monthly.contains("Données arrêtées au"));
-    assert!(monthly.contains("calcul d'indicateurs n°"), "{monthly}");
+    assert!(monthly.contains("d'indicateurs n°"), "{monthly}");
     let values = std::fs::read_to_string(&csv).unwrap();
     let v12 = values
         .lines()
@@ -259,4 +259,134 @@ fn every_document_type_renders_with_the_figures_of_the_other_commands() {
     assert!(regulation.contains("Comité de régulation annuel"));
     let steering = text(&out.join("comite-pilotage_L08_2025.pdf"));
     assert!(steering.contains("Plan de progrès") && steering.contains("Facturation de l’année"));
+}
+
+/// Issue 22: a document reads, for each period it shows, the run of its own cut-off (computed
+/// when missing) and says which; the same cut-off gives the same document whatever was computed
+/// since (a back-dated report included); the monthly document measures everything at its
+/// month's end; a cut-off without data says so; the first year has nothing to compare with.
+#[test]
+fn documents_read_the_runs_of_their_own_cutoff_on_one_time_basis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let feeds = tmp.path().join("feeds");
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    ok(cep(
+        &data,
+        &[
+            "synth",
+            "--out",
+            &s(&feeds),
+            "--seed",
+            "5",
+            "--months",
+            "6",
+            "--scale",
+            "0.03",
+            "--lots",
+            "08",
+        ],
+    ));
+    for kind in ["operators", "purchase-orders", "populations"] {
+        let file = feeds.join("buyer").join(format!("{kind}.csv"));
+        ok(cep(&data, &["import", kind, &s(&file)]));
+    }
+    ok(cep(
+        &data,
+        &[
+            "ingest",
+            &s(&feeds.join("inbox")),
+            "--received-at",
+            "2025-07-02T00:00:00Z",
+        ],
+    ));
+    let report = |month: &str, cutoff: &str, out: &Path| -> String {
+        ok(cep(
+            &data,
+            &[
+                "report",
+                "--month",
+                month,
+                "--cutoff",
+                cutoff,
+                "--lot",
+                "08",
+                "--out",
+                &s(out),
+            ],
+        ));
+        text(&out.join(format!("comite-suivi_L08_{month}.pdf")))
+    };
+    let c0 = "2025-07-03T00:00:00+02:00";
+    let first = report("2025-05", c0, &tmp.path().join("a"));
+    // A back-dated report: at 1 June nothing had been received yet.
+    let early = report(
+        "2025-05",
+        "2025-06-01T00:00:00+02:00",
+        &tmp.path().join("b"),
+    );
+    assert!(
+        early.contains("Aucune donnée à la date d’arrêté"),
+        "{early}"
+    );
+    assert!(!first.contains("Aucune donnée à la date d’arrêté"));
+    // The same cut-off again: the same document, runs included.
+    let again = report("2025-05", c0, &tmp.path().join("c"));
+    assert_eq!(first, again);
+    // It names the run of each period it shows: May, April, March, and May 2024 (before the
+    // data, at this cut-off too).
+    let runs = first
+        .split("calculs d'indicateurs n°")
+        .nth(1)
+        .expect("the runs are named")
+        .split(" Page ")
+        .next()
+        .unwrap()
+        .to_owned();
+    for p in ["(2025-05)", "(2025-04)", "(2025-03)"] {
+        assert!(runs.contains(p), "{p} in {runs}");
+    }
+    // One time basis: the month's end, stated; 4.2 (billable UO1 closures on the current order
+    // by 31 May) is the order table's share of that order.
+    assert!(
+        first.contains("Situation au 31 mai 2025 (fin du mois)"),
+        "{first}"
+    );
+    let after = first
+        .split("Clôtures facturables UO1 / bon en cours ")
+        .nth(1)
+        .expect("4.2 row");
+    let pct: String = after.split(" %").next().unwrap().to_owned() + " %";
+    let orders = first
+        .split("Bons de commande et consommation")
+        .nth(1)
+        .unwrap()
+        .split("Indicateurs mensuels")
+        .next()
+        .unwrap();
+    assert!(
+        orders.contains(&pct),
+        "4.2 = {pct} not in the order table: {orders}"
+    );
+    // The first year: nothing a year earlier to compare with.
+    ok(cep(
+        &data,
+        &[
+            "report",
+            "--year",
+            "2025",
+            "--cutoff",
+            c0,
+            "--lot",
+            "08",
+            "--out",
+            &s(&tmp.path().join("d")),
+        ],
+    ));
+    let steering = text(&tmp.path().join("d").join("comite-pilotage_L08_2025.pdf"));
+    assert!(
+        steering.contains("Pas de période de comparaison"),
+        "{steering}"
+    );
+    assert!(!steering.contains("Aucun indicateur en recul"));
 }

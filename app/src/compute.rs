@@ -107,9 +107,9 @@ pub fn periods_shown(period: cep_reports::Period) -> Vec<Period> {
 }
 
 /// Computes and stores the runs the documents of `period` need, from the view of the cut-off
-/// the documents are made from: the document's own period at this cut-off unless a run with
-/// this exact cut-off exists, and the compared periods when no run of theirs is known at the
-/// cut-off. Periods that start after the cut-off are left out. Returns the runs stored.
+/// the documents are made from: every period a document shows (its own and those it compares
+/// with) that has no run at exactly this cut-off — a document reads the runs of its own cut-off
+/// only (issue 22). Periods that start after the cut-off are left out. Returns the runs stored.
 pub fn ensure_runs(store: &Store, period: cep_reports::Period, asof: &AsOf) -> Result<Vec<i64>> {
     let mut conn = store.conn()?;
     let cutoff = asof.cutoff;
@@ -119,14 +119,9 @@ pub fn ensure_runs(store: &Store, period: cep_reports::Period, asof: &AsOf) -> R
         .into_iter()
         .enumerate()
         .filter(|(_, p)| p.first_day() <= today)
-        .filter(|(i, p)| {
+        .filter(|(_, p)| {
             let name = p.to_string();
-            let own = *i == 0 && !matches!(period, cep_reports::Period::Year(_));
-            if own {
-                !runs.iter().any(|r| r.period == name && r.cutoff == cutoff)
-            } else {
-                !runs.iter().any(|r| r.period == name && r.cutoff <= cutoff)
-            }
+            !runs.iter().any(|r| r.period == name && r.cutoff == cutoff)
         })
         .map(|(_, p)| p)
         .collect();

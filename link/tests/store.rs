@@ -261,3 +261,40 @@ fn a_corrected_identity_is_looked_at_again_by_the_next_incremental_run() {
         }
     });
 }
+
+/// Issue 20: `cep link` on SQLite failed with "database or disk is full" while writing the
+/// blocking keys of a store of 87,000 operator persons (a year at scale 0.2), with plenty of disk
+/// and no system call failing: SQLite's temporary files (its default temp store) were the part
+/// that refused. The store now keeps its temporary tables in memory. At the size of the report.
+#[test]
+fn a_full_run_on_sqlite_writes_the_blocking_keys_of_90_000_persons() {
+    let db = TestDb::sqlite();
+    let mut config = PeopleConfig::new(20, 90_000);
+    config.several_lots = 0.15;
+    let records = people(&config);
+    {
+        use diesel::Connection;
+        let mut conn = db.store.conn().unwrap();
+        for chunk in records.chunks(30_000) {
+            conn.transaction::<_, cep_store::StoreError, _>(|c| cep_link::synth::write(c, chunk))
+                .unwrap();
+        }
+    }
+    let s = run(&db.store, Mode::Full, &Settings::default()).unwrap();
+    assert_eq!(s.records, records.len());
+    let keys: i64 = {
+        use diesel::prelude::*;
+        cep_store::schema::link_keys::table
+            .count()
+            .get_result(&mut db.store.conn().unwrap())
+            .unwrap()
+    };
+    assert!(
+        keys as usize >= records.len(),
+        "{keys} keys for {} persons",
+        records.len()
+    );
+    // And an incremental run after it (the keys of nobody new: nothing to write, nothing fails).
+    let again = run(&db.store, Mode::Incremental, &Settings::default()).unwrap();
+    assert_eq!(again.relinked, 0);
+}

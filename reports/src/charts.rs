@@ -11,12 +11,14 @@ pub const FONT: &str = "Libertinus Serif";
 /// Chart size in SVG pixels (scaled to the text width by the templates).
 const SIZE: (u32, u32) = (900, 420);
 
+/// The Okabe–Ito palette (colour-blind safe): blue, orange, bluish green, reddish purple,
+/// vermilion.
 const PALETTE: [RGBColor; 5] = [
-    RGBColor(0x1f, 0x4e, 0x79),
-    RGBColor(0xc0, 0x50, 0x4d),
-    RGBColor(0x4f, 0x81, 0x3d),
-    RGBColor(0x80, 0x64, 0xa2),
-    RGBColor(0xe3, 0x8a, 0x1d),
+    RGBColor(0x00, 0x72, 0xb2),
+    RGBColor(0xe6, 0x9f, 0x00),
+    RGBColor(0x00, 0x9e, 0x73),
+    RGBColor(0xcc, 0x79, 0xa7),
+    RGBColor(0xd5, 0x5e, 0x00),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -297,18 +299,22 @@ pub fn lots_compared(x_desc: &str, values: &[LotBar]) -> Result<String, ChartErr
         let root =
             SVGBackend::with_string(&mut svg, (SIZE.0, 60 + 28 * n as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+        // One segment per lot: its label, bar and whisker all sit at the segment's centre.
         let mut chart = ChartBuilder::on(&root)
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(70)
-            .build_cartesian_2d(0f64..1f64, 0..n)
+            .build_cartesian_2d(0f64..1f64, (0..n).into_segmented())
             .map_err(|x| e(x.to_string()))?;
         let lots: Vec<String> = values.iter().map(|(l, _, _)| format!("lot {l}")).collect();
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(values.len().max(1))
-            .y_label_formatter(&|i| lots.get(*i as usize).cloned().unwrap_or_default())
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => lots.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
             .x_label_formatter(&|v| format::percent(*v))
             .x_desc(x_desc)
             .label_style(style(16))
@@ -323,21 +329,45 @@ pub fn lots_compared(x_desc: &str, values: &[LotBar]) -> Result<String, ChartErr
                     .filter(|(_, (_, v, _))| *v > 0.0)
                     .map(|(i, (_, v, _))| {
                         let i = i as i32;
-                        Rectangle::new(
-                            [(0.0, i), (v.clamp(0.0, 1.0), i + 1)],
+                        let mut bar = Rectangle::new(
+                            [
+                                (0.0, SegmentValue::Exact(i)),
+                                (v.clamp(0.0, 1.0), SegmentValue::Exact(i + 1)),
+                            ],
                             PALETTE[0].mix(0.75).filled(),
-                        )
+                        );
+                        bar.set_margin(4, 4, 0, 0);
+                        bar
                     }),
             )
             .map_err(|x| e(x.to_string()))?;
+        // The 95 % interval as a whisker across the bar's middle, with end ticks.
         chart
             .draw_series(values.iter().enumerate().filter_map(|(i, (_, _, ci))| {
                 let (lo, hi) = (*ci)?;
-                let _ = i;
                 Some(PathElement::new(
-                    vec![(lo, i as i32), (hi, i as i32)],
+                    vec![
+                        (lo, SegmentValue::CenterOf(i as i32)),
+                        (hi, SegmentValue::CenterOf(i as i32)),
+                    ],
                     BLACK.stroke_width(2),
                 ))
+            }))
+            .map_err(|x| e(x.to_string()))?;
+        chart
+            .draw_series(values.iter().enumerate().flat_map(|(i, (_, _, ci))| {
+                ci.iter().flat_map(move |&(lo, hi)| {
+                    [lo, hi].map(|x| {
+                        Text::new(
+                            "|",
+                            (x, SegmentValue::CenterOf(i as i32)),
+                            style(18).pos(plotters::style::text_anchor::Pos::new(
+                                plotters::style::text_anchor::HPos::Center,
+                                plotters::style::text_anchor::VPos::Center,
+                            )),
+                        )
+                    })
+                })
             }))
             .map_err(|x| e(x.to_string()))?;
         root.present().map_err(|x| e(x.to_string()))?;
@@ -348,6 +378,79 @@ pub fn lots_compared(x_desc: &str, values: &[LotBar]) -> Result<String, ChartErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 22: each lot's label and whisker sit on the middle of its bar, not between two.
+    #[test]
+    fn lots_compared_labels_and_whiskers_are_centred_on_their_bars() {
+        let values: Vec<LotBar> = vec![
+            ("01".into(), 0.8, Some((0.7, 0.9))),
+            ("02".into(), 0.5, Some((0.4, 0.6))),
+            ("03".into(), 0.3, Some((0.2, 0.4))),
+        ];
+        let svg = lots_compared("x", &values).unwrap();
+        // Bars: the rectangles of the palette's first colour.
+        let bars: Vec<(f64, f64)> = svg
+            .split("<rect ")
+            .skip(1)
+            .filter(|e| e.contains("#0072B2") || e.contains("#0072b2"))
+            .filter_map(|e| {
+                let get = |n: &str| -> Option<f64> {
+                    e.split(&format!(" {n}=\""))
+                        .nth(1)?
+                        .split('"')
+                        .next()?
+                        .parse()
+                        .ok()
+                };
+                let (y, h) = (get("y")?, get("height")?);
+                Some((y, y + h))
+            })
+            .collect();
+        assert_eq!(bars.len(), 3, "{svg}");
+        // Labels: the y of each "lot NN" text.
+        let labels: Vec<f64> = svg
+            .split("<text ")
+            .skip(1)
+            .filter(|e| {
+                e.split("</text>")
+                    .next()
+                    .is_some_and(|t| t.contains("lot 0"))
+            })
+            .filter_map(|e| e.split(" y=\"").nth(1)?.split('"').next()?.parse().ok())
+            .collect();
+        assert_eq!(labels.len(), 3, "{svg}");
+        let mut bars_sorted = bars.clone();
+        bars_sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut labels_sorted = labels.clone();
+        labels_sorted.sort_by(f64::total_cmp);
+        for ((top, bottom), y) in bars_sorted.iter().zip(&labels_sorted) {
+            let middle = (top + bottom) / 2.0;
+            assert!(
+                (y - middle).abs() <= 3.0,
+                "label at {y}, bar {top}–{bottom}"
+            );
+        }
+        // Whiskers: horizontal polylines at the bars' middles.
+        let whiskers: Vec<f64> = svg
+            .split("<polyline ")
+            .skip(1)
+            .filter_map(|e| {
+                let pts = e.split("points=\"").nth(1)?.split('"').next()?;
+                let ys: Vec<f64> = pts
+                    .split_whitespace()
+                    .filter_map(|p| p.split(',').nth(1)?.parse().ok())
+                    .collect();
+                (ys.len() == 2 && ys[0] == ys[1]).then_some(ys[0])
+            })
+            .collect();
+        for (top, bottom) in &bars {
+            let middle = (top + bottom) / 2.0;
+            assert!(
+                whiskers.iter().any(|w| (w - middle).abs() <= 1.5),
+                "no whisker at {middle}: {whiskers:?}"
+            );
+        }
+    }
 
     #[test]
     fn charts_are_svg_with_french_labels() {

@@ -28,7 +28,9 @@ pub enum ContextError {
 pub struct Context {
     pub cutoff: NaiveDateTime,
     pub rules: BillingRules,
-    /// The latest run of each period with a cut-off at or before this one, newest first.
+    /// The run of each period computed at exactly this cut-off (the first one computed, when
+    /// there are several: they hold the same values, point 17). A document shows these runs
+    /// only, so that the same cut-off always gives the same document.
     pub runs: Vec<IndicatorRun>,
     values: HashMap<i64, Vec<IndicatorValueRow>>,
     /// Every dossier as known at the cut-off.
@@ -57,10 +59,12 @@ impl Context {
     /// The context of a cut-off whose dossier view is already made.
     pub fn with_asof(conn: &mut DbConnection, asof: AsOf) -> Result<Context, ContextError> {
         let (cutoff, rules) = (asof.cutoff, asof.rules);
+        let mut all = IndicatorRun::all(conn)?;
+        all.sort_by_key(|r| r.id);
         let mut runs = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for r in IndicatorRun::all(conn)? {
-            if r.cutoff <= cutoff && seen.insert(r.period.clone()) {
+        for r in all {
+            if r.cutoff == cutoff && seen.insert(r.period.clone()) {
                 runs.push(r);
             }
         }
@@ -91,7 +95,7 @@ impl Context {
         })
     }
 
-    /// The run of `period` (`2025-10`, `2025-S2`) known at the cut-off.
+    /// The run of `period` (`2025-10`, `2025-S2`) at the cut-off.
     pub fn run(&self, period: &str) -> Option<&IndicatorRun> {
         self.runs.iter().find(|r| r.period == period)
     }

@@ -84,20 +84,44 @@ fn not_billable_label(code: &str) -> &'static str {
     }
 }
 
+/// The header of every document: titles, the data cut-off, the indicator runs it shows (each
+/// period's run at this cut-off, by number), and whether the cut-off has any data at all.
 fn header(
     ctx: &Context,
     title: String,
     subtitle: String,
     header: String,
-    run: Option<i64>,
+    periods: &[String],
 ) -> Value {
+    let runs: Vec<String> = periods
+        .iter()
+        .filter_map(|p| Some(format!("{} ({p})", ctx.run(p)?.id)))
+        .collect();
     json!({
         "title": title,
         "subtitle": subtitle,
         "header": header,
         "cutoff": format::cutoff(ctx.cutoff),
-        "run": run.map(|id| format!("calcul d'indicateurs n°\u{A0}{id}")),
+        "run": (!runs.is_empty()).then(|| format!(
+            "calcul{} d'indicateurs n°\u{A0}{}",
+            if runs.len() > 1 { "s" } else { "" },
+            runs.join(", ")
+        )),
+        "no_data": ctx.asof.dossiers.is_empty(),
     })
+}
+
+/// The periods a document of `year` shows: its twelve months and two halves.
+fn year_periods(year: i32) -> Vec<String> {
+    (1..=12)
+        .filter_map(|m| YearMonth::new(year, m))
+        .map(|m| m.to_string())
+        .chain(
+            (1..=2)
+                .filter_map(|h| HalfYear::new(year, h))
+                .map(|h| h.to_string()),
+        )
+        .collect()
 }
 
 /// Dossiers of `lot` engaged in each month, by work unit.
@@ -133,14 +157,44 @@ fn months_back(month: YearMonth, n: i32) -> Vec<YearMonth> {
     (0..n).rev().map(|k| month.plus(-k)).collect()
 }
 
+/// The months of a chart of activity: the `n` months to `month`, without those before the first
+/// month any dossier was engaged in (before the contract, nothing is not zero).
+fn activity_months(ctx: &Context, month: YearMonth, n: i32) -> Vec<YearMonth> {
+    let first = ctx
+        .asof
+        .dossiers
+        .iter()
+        .map(|d| YearMonth::of(d.engagement()))
+        .min();
+    let months: Vec<YearMonth> = months_back(month, n)
+        .into_iter()
+        .filter(|m| first.is_none_or(|f| *m >= f))
+        .collect();
+    if months.is_empty() {
+        vec![month]
+    } else {
+        months
+    }
+}
+
 /// Order consumption of a lot at the cut-off: the table rows and one chart per order used.
+/// Each order's consumption measured on `as_of` (the units closed by then, with the verdicts
+/// of the cut-off): the basis of the monthly document is its month's end, as for indicators
+/// 4.x (issue 22).
 fn orders_section(
     ctx: &Context,
     lot: Lot,
+    as_of: chrono::NaiveDate,
     charts_out: &mut BTreeMap<String, String>,
 ) -> Result<(Value, Vec<Value>), charts::ChartError> {
-    let today = cep_domain::paris::date_of(ctx.cutoff);
-    let consumption = cep_billing::consumption(&ctx.orders, &ctx.units, today);
+    let today = as_of;
+    let units: Vec<cep_billing::Unit> = ctx
+        .units
+        .iter()
+        .filter(|u| u.closure.date <= as_of)
+        .cloned()
+        .collect();
+    let consumption = cep_billing::consumption(&ctx.orders, &units, today);
     let mut rows = Vec::new();
     let mut figures = Vec::new();
     for o in consumption.iter().filter(|o| o.lot == lot.to_string()) {
@@ -168,8 +222,7 @@ fn orders_section(
             && o.consumed > 0
             && figures.len() < 4
         {
-            let mut dates: Vec<chrono::NaiveDate> = ctx
-                .units
+            let mut dates: Vec<chrono::NaiveDate> = units
                 .iter()
                 .filter(|u| u.verdict.consumes.map(|r| r.to_string()) == Some(o.reference.clone()))
                 .map(|u| u.closure.date)
@@ -229,7 +282,6 @@ fn file_date(r: &cep_store::models::ingest::ProcessingReportRow) -> chrono::Naiv
 /// The monthly follow-up report of one lot (*comité de suivi mensuel*).
 pub fn monthly(ctx: &Context, lot: Lot, month: YearMonth) -> Result<Document, charts::ChartError> {
     let period = month.to_string();
-    let run = ctx.run(&period).map(|r| r.id);
     let l = lot.to_string();
     let operator = ctx
         .operator(&l, month.last_day())
@@ -251,12 +303,12 @@ pub fn monthly(ctx: &Context, lot: Lot, month: YearMonth) -> Result<Document, ch
         .collect();
     let billable = closed.iter().filter(|u| u.verdict.billable()).count();
 
-    let months = months_back(month, 13);
+    let months = activity_months(ctx, month, 13);
     charts_out.insert(
         "engagements".into(),
         charts::engagements_by_uo(&months, &engagements(ctx, Some(lot), &months))?,
     );
-    let (orders, consumption_charts) = orders_section(ctx, lot, &mut charts_out)?;
+    let (orders, consumption_charts) = orders_section(ctx, lot, month.last_day(), &mut charts_out)?;
 
     // Indicators: the month, the two before, the same month a year earlier.
     let periods = [month, month.plus(-1), month.plus(-2), month.plus(-12)];
@@ -398,9 +450,14 @@ pub fn monthly(ctx: &Context, lot: Lot, month: YearMonth) -> Result<Document, ch
         format!("Comité de suivi mensuel — lot {l}"),
         format!("{} · {operator} · {}", lot.label(), format::month(month)),
         format!("Lot {l} — {}", format::month(month)),
-        run,
+        &[month, month.plus(-1), month.plus(-2), month.plus(-12)].map(|m| m.to_string()),
     );
     data["month"] = json!(format::month(month));
+    data["basis"] = json!(format!(
+        "Situation au {} (fin du mois) d'après les données reçues au {} : activité, bons de commande, graphiques et indicateurs sont tous mesurés à cette date.",
+        format::date(month.last_day()),
+        format::cutoff(ctx.cutoff)
+    ));
     data["activity"] = json!({
         "engaged": format::integer(engaged as i64),
         "closed": format::integer(closed.len() as i64),
@@ -441,7 +498,6 @@ pub fn monthly(ctx: &Context, lot: Lot, month: YearMonth) -> Result<Document, ch
 /// The monthly national summary: the 19 lots side by side.
 pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::ChartError> {
     let period = month.to_string();
-    let run = ctx.run(&period).map(|r| r.id);
     let codes = ["1.2", "4.2", "6.1", "6.2", "6.8"];
     let mut rows = Vec::new();
     let mut compared = Vec::new();
@@ -496,7 +552,7 @@ pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::Cha
     );
     rows.push(national_row);
     let mut charts_out = BTreeMap::new();
-    let months = months_back(month, 13);
+    let months = activity_months(ctx, month, 13);
     charts_out.insert(
         "engagements".into(),
         charts::engagements_by_uo(&months, &engagements(ctx, None, &months))?,
@@ -513,7 +569,7 @@ pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::Cha
         "Synthèse nationale mensuelle".into(),
         format!("Les 19 lots du CEP · {}", format::month(month)),
         format!("National — {}", format::month(month)),
-        run,
+        &[month.to_string()],
     );
     data["month"] = json!(format::month(month));
     data["lots"] = table(
@@ -555,7 +611,6 @@ pub fn quality(
 ) -> Result<Document, charts::ChartError> {
     let period = half.to_string();
     let l = lot.to_string();
-    let run = ctx.run(&period).map(|r| r.id);
     let rows: Vec<Vec<String>> = table_codes(Frequency::HalfYearly)
         .iter()
         .map(|code| {
@@ -647,7 +702,7 @@ pub fn quality(
         format!("Revue qualité semestrielle — lot {l}"),
         format!("{} · {operator} · {}", lot.label(), half_label(half)),
         format!("Lot {l} — {}", half_label(half)),
-        run,
+        &[half.to_string()],
     );
     data["half"] = json!(half_label(half));
     data["indicators"] = table(
@@ -774,26 +829,33 @@ pub fn steering(ctx: &Context, lot: Lot, year: i32) -> Result<Document, charts::
         .iter()
         .rev()
         .find(|m| ctx.run(&m.to_string()).is_some());
-    let progress: Vec<Vec<String>> = last
-        .map(|m| {
-            table_codes(Frequency::Monthly)
-                .iter()
-                .filter_map(|code| {
-                    let g = group(code, lot)?;
-                    let now = ctx.value(&m.to_string(), code, &g, "")?.value?;
-                    let before = ctx.value(&m.plus(-12).to_string(), code, &g, "")?.value?;
-                    (now < before).then(|| {
-                        vec![
-                            (*code).to_owned(),
-                            label(code).to_owned(),
-                            shown(code, ctx.value(&m.plus(-12).to_string(), code, &g, "")),
-                            shown(code, ctx.value(&m.to_string(), code, &g, "")),
-                        ]
-                    })
+    // Progress plan: the monthly indicators that moved the wrong way (each one's good direction
+    // is the catalogue's) against the same month a year earlier, at the last month with a run;
+    // `None` when no indicator has a value a year earlier to compare with.
+    let compared: Option<Vec<Vec<String>>> = last.and_then(|m| {
+        let mut any_comparison = false;
+        let rows: Vec<Vec<String>> = table_codes(Frequency::Monthly)
+            .iter()
+            .filter_map(|code| {
+                let g = group(code, lot)?;
+                let now = ctx.value(&m.to_string(), code, &g, "")?.value?;
+                let before = ctx.value(&m.plus(-12).to_string(), code, &g, "")?.value?;
+                any_comparison = true;
+                let setback = cep_domain::indicator::Indicator::of(code)?.progress(before, now)
+                    == Some(false);
+                setback.then(|| {
+                    vec![
+                        (*code).to_owned(),
+                        label(code).to_owned(),
+                        shown(code, ctx.value(&m.plus(-12).to_string(), code, &g, "")),
+                        shown(code, ctx.value(&m.to_string(), code, &g, "")),
+                    ]
                 })
-                .collect()
-        })
-        .unwrap_or_default();
+            })
+            .collect();
+        any_comparison.then_some(rows)
+    });
+    let progress = compared.clone().unwrap_or_default();
     let operator = ctx
         .operator(&l, months.last().map(|m| m.last_day()).unwrap_or_default())
         .map(|o| o.nom.clone())
@@ -803,7 +865,7 @@ pub fn steering(ctx: &Context, lot: Lot, year: i32) -> Result<Document, charts::
         format!("Comité de pilotage annuel — lot {l}"),
         format!("{} · {operator} · année {year}", lot.label()),
         format!("Lot {l} — {year}"),
-        None,
+        &year_periods(year),
     );
     data["year"] = json!(year);
     data["monthly"] = table(
@@ -824,6 +886,7 @@ pub fn steering(ctx: &Context, lot: Lot, year: i32) -> Result<Document, charts::
         "llrr",
         progress,
     );
+    data["progress_compared"] = json!(compared.is_some());
     Ok(Document {
         kind: DocumentKind::SteeringCommittee,
         lot: Some(l.clone()),
@@ -904,7 +967,7 @@ pub fn regulation(ctx: &Context, year: i32) -> Result<Document, charts::ChartErr
         "Comité de régulation annuel".into(),
         format!("Les 19 lots du CEP · année {year}"),
         format!("Tous lots — {year}"),
-        None,
+        &year_periods(year),
     );
     data["year"] = json!(year);
     data["lots"] = table(

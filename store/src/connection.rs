@@ -129,10 +129,10 @@ impl DatabaseUrl {
                     })?;
                 // Wait for the lock rather than fail (set first: switching to WAL takes the lock);
                 // WAL lets readers work while one writer writes. Temporary tables, sorts and
-                // statement journals stay in memory: SQLite otherwise creates and deletes a few
-                // temporary files per statement that spills, and creating files in a folder of
-                // recently deleted ones was 40 % of an ingestion profile on ext4 (the inode
-                // allocator's `recently_deleted` scan; issue 19).
+                // statement journals stay in memory: with them in temporary files, a full
+                // `cep link` of 87,000 persons failed with "database or disk is full" while
+                // writing its blocking keys, the disk far from full and no system call failing
+                // (issue 20; `link/tests/store.rs` reproduces it at 90,000 with the old setting).
                 c.batch_execute(
                     "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
