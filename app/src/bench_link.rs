@@ -30,9 +30,102 @@ pub struct LinkBenchArgs {
     /// postgres://postgres@127.0.0.1:5432 (created and dropped).
     #[arg(long, requires = "store")]
     pub postgres: Option<String>,
-    /// Write the estimated model (JSON) here: `link/data/reference-model.json` is made this way.
+    /// Write the estimated model (JSON) here, to read it.
     #[arg(long)]
     pub save_model: Option<std::path::PathBuf>,
+    /// Instead: the accuracy at each of these sizes (records), one table, e.g.
+    /// 3000,10000,100000,1000000 (issue 20's targets).
+    #[arg(long, value_delimiter = ',')]
+    pub sizes: Vec<usize>,
+}
+
+/// The accuracy table at several sizes: each size its own generated set (seed and share of
+/// persons at several operators as given), linked in memory, model estimated from the set.
+fn run_sizes(args: &LinkBenchArgs) -> Result<()> {
+    println!(
+        "cep bench link — accuracy by size (seed {}, {:.0} % of persons at several operators, 1 % twins, 1 % homonyms of which half full namesakes)",
+        args.seed,
+        args.several_lots * 100.0
+    );
+    println!(
+        "  {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>11} {:>11} {:>7}",
+        "records",
+        "B3 P",
+        "B3 R",
+        "B3 F1",
+        "cross P",
+        "cross R",
+        "cross F1",
+        "pair F1",
+        "twins",
+        "homonyms",
+        "s"
+    );
+    for &n in &args.sizes {
+        let mut config = PeopleConfig::new(args.seed, n);
+        config.several_lots = args.several_lots;
+        let mut records = people(&config);
+        records.truncate(n);
+        let t = Instant::now();
+        let features: Vec<Features> = records.iter().map(|r| Features::of(&fields(r))).collect();
+        let outcome = link_all(&features, None, &Decisions::default(), &Settings::default());
+        let seconds = t.elapsed().as_secs_f64();
+        let truth: Vec<u32> = records.iter().map(|r| r.person).collect();
+        let lots: Vec<String> = records.iter().map(|r| r.lot.to_string()).collect();
+        let lots: Vec<&str> = lots.iter().map(String::as_str).collect();
+        let predicted = labels_of(&outcome.groups, features.len());
+        let a = accuracy(&predicted, &truth, &lots);
+        let (twins, homonyms) = (
+            lookalikes_merged(&records, &predicted, "twin"),
+            lookalikes_merged(&records, &predicted, "homonym"),
+        );
+        println!(
+            "  {n:>9} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>11} {:>11} {seconds:>7.1}",
+            a.bcubed.precision,
+            a.bcubed.recall,
+            a.bcubed.f1(),
+            a.cross_lot.precision,
+            a.cross_lot.recall,
+            a.cross_lot.f1(),
+            a.pairwise.f1(),
+            format!("{}/{}", twins.0, twins.1),
+            format!("{}/{}", homonyms.0, homonyms.1),
+        );
+    }
+    println!(
+        "  targets (issue 20): cross F1 ≥ 0.98 and B3 F1 ≥ 0.997 from 3,000 records up, twins merged < 5 %, homonyms merged < half"
+    );
+    println!(
+        "Reproduce: cargo run --release -- bench link --sizes {} --seed {}",
+        args.sizes
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        args.seed
+    );
+    Ok(())
+}
+
+/// Look-alike pairs of persons (`twin`, `homonym`) merged with the person they look like:
+/// (merged, pairs).
+fn lookalikes_merged(records: &[PersonRecord], predicted: &[u32], kind: &str) -> (usize, usize) {
+    use std::collections::{HashMap, HashSet};
+    let mut clusters_of: HashMap<u32, HashSet<u32>> = HashMap::new();
+    for (r, c) in records.iter().zip(predicted) {
+        clusters_of.entry(r.person).or_default().insert(*c);
+    }
+    let pairs: HashSet<(u32, u32)> = records
+        .iter()
+        .filter(|r| r.lookalike == Some(kind))
+        .filter_map(|r| Some((r.person, r.lookalike_of?)))
+        .filter(|(_, m)| clusters_of.contains_key(m))
+        .collect();
+    let merged = pairs
+        .iter()
+        .filter(|(a, b)| !clusters_of[a].is_disjoint(&clusters_of[b]))
+        .count();
+    (merged, pairs.len())
 }
 
 fn row(name: &str, a: &Accuracy) {
@@ -49,6 +142,9 @@ fn row(name: &str, a: &Accuracy) {
 }
 
 pub fn run(args: &LinkBenchArgs) -> Result<()> {
+    if !args.sizes.is_empty() {
+        return run_sizes(args);
+    }
     println!(
         "cep bench link — {} records + {} new, seed {}",
         args.records, args.new, args.seed
@@ -121,6 +217,20 @@ pub fn run(args: &LinkBenchArgs) -> Result<()> {
     let lots: Vec<&str> = lots.iter().map(String::as_str).collect();
     let predicted = labels_of(&outcome.groups, features.len());
     let linked = accuracy(&predicted, &truth, &lots);
+    for kind in ["twin", "homonym"] {
+        let (merged, pairs) = lookalikes_merged(old, &predicted, kind);
+        println!(
+            "  {kind} pairs merged: {merged} of {pairs} ({:.1} %)",
+            100.0 * merged as f64 / pairs.max(1) as f64
+        );
+    }
+    // CEP_BENCH_SHOW_ERRORS=N: the first N wrongly merged and missed pairs (generated data).
+    if let Some(n) = std::env::var("CEP_BENCH_SHOW_ERRORS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        show_errors(old, &features, &outcome.model, &predicted, n);
+    }
     println!(
         "\nAccuracy against the truth ({} true pairs, {} across lots):",
         linked.true_pairs, linked.true_cross_lot_pairs
@@ -274,4 +384,80 @@ fn on_store(
         println!("  peak RSS of the process so far: {m:.0} MiB");
     }
     Ok(())
+}
+
+/// Prints up to `n` wrongly merged pairs and `n` missed pairs of the generated records.
+fn show_errors(
+    records: &[PersonRecord],
+    features: &[Features],
+    model: &cep_link::Model,
+    predicted: &[u32],
+    n: usize,
+) {
+    use std::collections::HashMap;
+    let show = |r: &PersonRecord| {
+        format!(
+            "{} {:?}/{:?} {:?} {:?} {} {:?} {} {:?} {:?}",
+            r.lot,
+            r.nom,
+            r.nom_usage,
+            r.prenom,
+            r.sexe,
+            r.date_naissance,
+            r.email,
+            r.code_postal,
+            r.lookalike,
+            r.corruptions
+        )
+    };
+    let mut by_cluster: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, c) in predicted.iter().enumerate() {
+        by_cluster.entry(*c).or_default().push(i);
+    }
+    let mut wrong = 0;
+    'w: for members in by_cluster.values() {
+        for (k, &a) in members.iter().enumerate() {
+            for &b in &members[k + 1..] {
+                if records[a].person != records[b].person {
+                    println!(
+                        "  merged: {}\n          {}",
+                        show(&records[a]),
+                        show(&records[b])
+                    );
+                    wrong += 1;
+                    if wrong >= n {
+                        break 'w;
+                    }
+                }
+            }
+        }
+    }
+    let mut by_person: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        by_person.entry(r.person).or_default().push(i);
+    }
+    let mut missed = 0;
+    'm: for members in by_person.values() {
+        for (k, &a) in members.iter().enumerate() {
+            for &b in &members[k + 1..] {
+                if predicted[a] != predicted[b] {
+                    let c = cep_link::compare::compare(&features[a], &features[b]);
+                    let levels: Vec<u8> = cep_link::compare::Field::ALL
+                        .iter()
+                        .map(|&f| c.level(f))
+                        .collect();
+                    println!(
+                        "  missed: {}\n          {}\n          levels {levels:?} weight {:.1}",
+                        show(&records[a]),
+                        show(&records[b]),
+                        model.weight(c)
+                    );
+                    missed += 1;
+                    if missed >= n {
+                        break 'm;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -49,7 +49,7 @@ fn dataset(
     mut at_cutoff: impl FnMut(&TestDb),
 ) {
     let feeds = dir.join("feeds");
-    let config = cep_synth::SynthConfig::new(11, "2025-01".parse().unwrap(), months, 0.01);
+    let config = cep_synth::SynthConfig::new(11, "2025-01".parse().unwrap(), months, 0.012);
     cep_synth::generate(&config, &feeds).unwrap();
     for kind in [
         ImportKind::Operators,

@@ -249,7 +249,12 @@ mod tests {
         let f = vec![
             living(Some((1980, 5, 3)), None, Some("a@x.fr"), Some("75011")),
             claire(None, None),
-            living(Some((1991, 11, 27)), None, Some("c@x.fr"), Some("69003")),
+            living(
+                Some((1991, 11, 27)),
+                None,
+                Some("claire.m@y.fr"),
+                Some("69003"),
+            ),
         ];
         let model = model();
         let apart = HashSet::new();

@@ -17,8 +17,9 @@ pub enum Field {
     Birth,
     /// Sex: same, different.
     Sex,
-    /// E-mail: same address, different. (A "same letters before the @" level was tried and
-    /// dropped: addresses are made of the names, so it repeats the name evidence and made
+    /// E-mail: same address, one typing error apart (`claire.martin12@` and `claire.martin127@`:
+    /// a mistyped address, issue 20), different. (A "same letters before the @" level was tried
+    /// and dropped: addresses are made of the names, so it repeats the name evidence and made
     /// namesakes look like one person.)
     Email,
     /// Postal code (or commune when a code is missing): same, same department, different.
@@ -48,8 +49,8 @@ impl Field {
     pub const fn levels(self) -> usize {
         match self {
             Field::Surname | Field::FirstName | Field::Birth => 4,
-            Field::Place => 3,
-            Field::Sex | Field::Email | Field::NirBody | Field::Lot => 2,
+            Field::Place | Field::Email => 3,
+            Field::Sex | Field::NirBody | Field::Lot => 2,
         }
     }
 
@@ -224,11 +225,11 @@ fn first_level(a: &Features, b: &Features) -> u8 {
     match (&a.first, &b.first) {
         (Some(x), Some(y)) => {
             let level = name_level(x, y);
-            if level > 1 && a.first_token == b.first_token {
-                1
-            } else {
-                level
-            }
+            // Several first names on one side and one on the other ("RÉMI, PIERRE" and
+            // "RMI"): the first of them, equal or one typing error apart, is level 1.
+            let (ta, tb) = (a.first_token.as_bytes(), b.first_token.as_bytes());
+            let first_close = !ta.is_empty() && (ta == tb || one_edit_apart(ta, tb));
+            if level > 1 && first_close { 1 } else { level }
         }
         _ => MISSING,
     }
@@ -275,8 +276,12 @@ fn birth_level(a: u32, b: u32) -> u8 {
 fn email_level(a: &Features, b: &Features) -> u8 {
     if a.email.is_empty() || b.email.is_empty() {
         MISSING
+    } else if a.email == b.email {
+        0
+    } else if one_edit_apart(a.email.as_bytes(), b.email.as_bytes()) {
+        1
     } else {
-        u8::from(a.email != b.email)
+        2
     }
 }
 
@@ -435,6 +440,12 @@ mod tests {
             cmp(&a, &person("Martin", "Sophie", (1980, 5, 3))).level(Field::FirstName),
             3
         );
+        // The first of several first names mistyped on the other side.
+        let remi = person("Durand", "Rémi, Pierre", (1965, 4, 5));
+        assert_eq!(
+            cmp(&remi, &person("Durand", "RMI", (1965, 4, 5))).level(Field::FirstName),
+            1
+        );
     }
 
     #[test]
@@ -458,7 +469,7 @@ mod tests {
         let a = person("Martin", "Claire", (1980, 5, 3));
         let mut b = a.clone();
         assert_eq!(cmp(&a, &b).0, [0, 0, 0, 0, 0, 0, MISSING, MISSING]);
-        b.email = Some("claire.martin127@exemple.fr".into());
+        b.email = Some("claire.martin.1980@exemple.fr".into());
         b.code_postal = Some("75012".into());
         b.sexe = Some(Sex::Man);
         let c = cmp(&a, &b);
@@ -468,8 +479,11 @@ mod tests {
                 c.level(Field::Place),
                 c.level(Field::Sex)
             ),
-            (1, 1, 1)
+            (2, 1, 1)
         );
+        // A mistyped address is one edit from the other.
+        b.email = Some("claire.martin13@exemple.fr".into());
+        assert_eq!(cmp(&a, &b).level(Field::Email), 1);
         b.email = None;
         b.code_postal = Some("69003".into());
         let c = cmp(&a, &b);

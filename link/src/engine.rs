@@ -137,17 +137,13 @@ pub fn estimate(
     }
     let proven_total = same.iter().sum();
     let n = features.len() as f64;
-    let reference = (features.len() < crate::model::MIN_RECORDS
-        || proven_total < crate::model::KNOWN_ENOUGH)
-        .then(Model::reference)
-        .flatten();
     (
         Model::estimate(
             &candidates,
             &same,
             &random_counts,
             n * (n - 1.0) / 2.0,
-            reference.as_ref(),
+            None,
         ),
         proven_total,
     )
@@ -162,6 +158,18 @@ pub fn estimate(
 /// scores; a valid NIR or an analyst's decision still links them.
 pub fn is_lookalike(c: Comparison) -> bool {
     c.level(Field::Surname) <= 1 && c.level(Field::Birth) == 0 && c.level(Field::FirstName) == 3
+}
+
+/// The namesake rule: the same names and birth date, but another department and another
+/// e-mail address on both sides. Full namesakes (issue 20: distinct persons born the same day
+/// under the same names) look like this; so does one person who moved and changed address, which
+/// only a NIR or an analyst can then tell. Not linked on scores.
+pub fn is_contact_conflict(c: Comparison) -> bool {
+    c.level(Field::Surname) == 0
+        && c.level(Field::FirstName) <= 1
+        && c.level(Field::Birth) == 0
+        && c.level(Field::Place) == 2
+        && c.level(Field::Email) == 2
 }
 
 /// Clusters a set of pairs: analysts' "same" first, then pairs a valid NIR proves, then
@@ -198,7 +206,7 @@ fn cluster<'a>(
                 if w < settings.match_weight {
                     continue;
                 }
-                if is_lookalike(c) {
+                if is_lookalike(c) || is_contact_conflict(c) {
                     stats.refusals.lookalike += 1;
                 } else {
                     edges.push((w, a, b));

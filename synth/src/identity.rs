@@ -2,6 +2,13 @@
 //! wrong encoding, case, typos, hyphen and space variants, usage vs birth name, first and last
 //! name swapped, missing NIR, NIR with a wrong key, day and month swapped, changed e-mail or
 //! postal code.
+//!
+//! Each operator also has its own habits ([`Habits`], by lot), as real information systems do:
+//! all the first names in one field (`Marie, Claire` or `Marie Claire`) or only the first; names
+//! in capitals; accents always dropped; the usage name or the birth name in `nom`; a personal,
+//! a work or no e-mail address. A person seen by a second operator may have moved (another
+//! postal code) or changed jobs (another e-mail). The linker is measured on this, not on clean
+//! copies (issue 20).
 
 use cep_domain::{Lot, Nir, Sex};
 use chrono::{Datelike, NaiveDate};
@@ -123,6 +130,9 @@ pub(crate) struct Identity {
     pub naissance: NaiveDate,
     pub nir: Option<String>,
     pub email: String,
+    /// The address at work, which some operators record instead (unique within its employer's
+    /// domain, as an employer's directory makes it).
+    pub work_email: String,
     pub code_postal: String,
     pub commune: String,
     pub adresse_numero: String,
@@ -186,13 +196,31 @@ pub(crate) fn random_identity(region: Lot, year_now: i32, rng: &mut impl Rng) ->
     } else {
         Sex::Man
     };
-    let prenom = if sexe == Sex::Woman {
-        lists.female.choose(rng)
+    let pick = |rng: &mut dyn rand::RngCore| -> String {
+        if sexe == Sex::Woman {
+            lists.female.choose(rng)
+        } else {
+            lists.male.choose(rng)
+        }
+        .expect("non-empty list")
+        .to_string()
+    };
+    // A third of persons have two first names, a few three (civil status order).
+    let mut prenom = pick(rng);
+    let extra = if rng.random_bool(0.3) {
+        1
+    } else if rng.random_bool(0.08) {
+        2
     } else {
-        lists.male.choose(rng)
+        0
+    };
+    for _ in 0..extra {
+        let other = pick(rng);
+        if !prenom.contains(&other) {
+            prenom.push(' ');
+            prenom.push_str(&other);
+        }
     }
-    .expect("non-empty list")
-    .to_string();
     let nom = surname(rng);
     let nom_usage = (sexe == Sex::Woman && rng.random_bool(0.25)).then(|| surname(rng));
     let age = rng.random_range(20..=62);
@@ -205,15 +233,28 @@ pub(crate) fn random_identity(region: Lot, year_now: i32, rng: &mut impl Rng) ->
     let (code_postal, commune) = *places(region).choose(rng).expect("non-empty");
     let email = format!(
         "{}.{}{}@{}",
-        ascii_fold(&prenom).to_lowercase().replace(' ', ""),
+        ascii_fold(prenom.split(' ').next().unwrap_or(&prenom)).to_lowercase(),
         ascii_fold(nom_usage.as_deref().unwrap_or(&nom))
             .to_lowercase()
             .replace([' ', '\''], ""),
-        // Wide enough that two namesakes rarely share an address: an address is a person's.
-        rng.random_range(1..=9999),
+        // Wide enough that two namesakes never share an address: an address is a person's.
+        rng.random_range(1..=999_999),
         ["exemple.fr", "courriel.fr", "messagerie.org"][rng.random_range(0..3)]
     );
+    let work_email = format!(
+        "{}.{}{}@employeur-{:03}.fr",
+        ascii_fold(prenom.split(' ').next().unwrap_or(&prenom)).to_lowercase(),
+        ascii_fold(&nom).to_lowercase().replace([' ', '\''], ""),
+        // A namesake at the same employer gets a number.
+        if rng.random_bool(0.3) {
+            rng.random_range(2..=9).to_string()
+        } else {
+            String::new()
+        },
+        rng.random_range(1..=400)
+    );
     Identity {
+        work_email,
         nir: Some(make_nir(sexe, naissance, region, rng)),
         nom,
         nom_usage,
@@ -291,15 +332,111 @@ fn typo(s: &str, rng: &mut impl Rng) -> String {
     chars.into_iter().collect()
 }
 
-/// How an operator records a person's identity: the truth with realistic drift. Returns the
-/// identity and the list of corruptions applied (for the ground truth).
+/// How an operator's information system records identities (by lot: the same operator always
+/// records the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Habits {
+    /// 0: every first name, comma-separated (`Marie, Claire`); 1: every first name, spaces;
+    /// 2: the first one only.
+    pub first_names: u8,
+    /// Names in capitals.
+    pub capitals: bool,
+    /// Accents always dropped.
+    pub no_accents: bool,
+    /// The usage name (when there is one) in `nom`, the birth name in `nom_usage`.
+    pub usage_first: bool,
+    /// 0: the personal e-mail; 1: often none; 2: often a work address.
+    pub email: u8,
+}
+
+impl Habits {
+    pub(crate) fn of(lot: Lot) -> Habits {
+        let n = lot.number();
+        Habits {
+            first_names: n % 3,
+            capitals: n % 2 == 0,
+            no_accents: n % 4 == 1,
+            usage_first: n % 3 == 1,
+            email: match n % 5 {
+                0 => 1,
+                3 => 2,
+                _ => 0,
+            },
+        }
+    }
+}
+
+/// How operator `lot` records a person's identity: the truth through the operator's habits,
+/// with realistic drift. Returns the identity and the list of corruptions applied (for the
+/// ground truth).
 pub(crate) fn as_recorded(
     truth: &Identity,
+    lot: Lot,
     first_operator: bool,
     rng: &mut impl Rng,
 ) -> (Identity, Vec<&'static str>) {
     let mut id = truth.clone();
     let mut applied = Vec::new();
+    let habits = Habits::of(lot);
+    // The operator's own way of recording.
+    match habits.first_names {
+        0 => id.prenom = id.prenom.split(' ').collect::<Vec<_>>().join(", "),
+        1 => {}
+        _ => {
+            if let Some(first) = id.prenom.split(' ').next() {
+                id.prenom = first.to_owned();
+            }
+        }
+    }
+    if let Some(usage) = id.nom_usage.clone()
+        && habits.usage_first
+    {
+        id.nom_usage = Some(std::mem::replace(&mut id.nom, usage));
+        applied.push("usage_first");
+    }
+    if habits.no_accents {
+        id.nom = ascii_fold(&id.nom);
+        id.prenom = ascii_fold(&id.prenom);
+        id.nom_usage = id.nom_usage.map(|n| ascii_fold(&n));
+    }
+    if habits.capitals {
+        id.nom = id.nom.to_uppercase();
+        id.prenom = id.prenom.to_uppercase();
+        id.nom_usage = id.nom_usage.map(|n| n.to_uppercase());
+    }
+    match habits.email {
+        1 if rng.random_bool(0.4) => {
+            id.email = String::new();
+            applied.push("email_missing");
+        }
+        2 if rng.random_bool(0.5) => {
+            id.email = truth.work_email.clone();
+            applied.push("email_work");
+        }
+        _ => {}
+    }
+    // A person seen again elsewhere may have moved, or changed jobs and e-mail.
+    if !first_operator && rng.random_bool(0.15) {
+        let region = if lot.is_regional() {
+            lot
+        } else {
+            Lot::new(rng.random_range(1..=18)).expect("lot")
+        };
+        let (cp, commune) = *places(region).choose(rng).expect("non-empty");
+        id.code_postal = cp.into();
+        id.commune = commune.into();
+        id.adresse_numero = rng.random_range(1..=180).to_string();
+        applied.push("moved");
+    }
+    if !first_operator && !id.email.is_empty() && rng.random_bool(0.1) {
+        id.email = format!(
+            "{}{}@{}",
+            ascii_fold(truth.prenom.split(' ').next().unwrap_or("")).to_lowercase(),
+            rng.random_range(10..=99),
+            ["exemple.fr", "courriel.fr", "messagerie.org"][rng.random_range(0..3)]
+        );
+        applied.push("email_new");
+    }
     // Drift is mild at the first operator and stronger elsewhere.
     let p = if first_operator { 0.04 } else { 0.12 };
     if rng.random_bool(p * 2.0) {
@@ -330,6 +467,7 @@ pub(crate) fn as_recorded(
         applied.push("hyphen_space");
     }
     if let Some(usage) = id.nom_usage.clone()
+        && !habits.usage_first
         && rng.random_bool(0.3)
     {
         // Only the usage name is known to this operator, given as the name.

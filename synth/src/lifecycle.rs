@@ -557,8 +557,14 @@ impl Builder<'_> {
             return *idx;
         }
         let first = self.person_lots[person as usize].is_empty();
-        let (identity, corruptions) =
-            as_recorded(&self.persons[person as usize], first, &mut self.rng);
+        let (mut identity, mut corruptions) =
+            as_recorded(&self.persons[person as usize], lot, first, &mut self.rng);
+        // The feed requires an e-mail from UO1 on (spec 4.1): an operator that leaves it out
+        // is the linker benchmark's case only; here its files would be refused.
+        if identity.email.is_empty() {
+            identity.email = self.persons[person as usize].email.clone();
+            corruptions.retain(|c| *c != "email_missing");
+        }
         let idx = self.operator_persons.len() as u32;
         let ident = match lot.number() % 3 {
             0 => format!("B{:07}", idx),
@@ -965,6 +971,35 @@ pub(crate) fn build(config: &SynthConfig) -> Dataset {
         }
     }
     inject(&mut b);
+    // A BC_MISMATCH reference points at the lot's order of another UO (write.rs): make sure it
+    // exists even where the lot engaged no dossier of that UO in the year.
+    for d in &b.dossiers {
+        if d.injection != Some(Injection::BcMismatch) {
+            continue;
+        }
+        let other = if d.uo == WorkUnit::Uo0 {
+            WorkUnit::Uo1
+        } else {
+            WorkUnit::Uo0
+        };
+        let year = d.engagement.year();
+        let reference = format!("{year:04}-Lot{}-UO{}-01", d.lot, other.column_code());
+        if !orders.iter().any(|o| o.reference == reference) {
+            orders.push(Order {
+                reference,
+                lot: d.lot,
+                uo: other,
+                year,
+                quantity: 1,
+                price_cents: if other == WorkUnit::Uo0 {
+                    2_500
+                } else {
+                    18_000
+                },
+                used: 0,
+            });
+        }
+    }
     let complaints = complaints(&mut b);
     let satisfaction = Lot::all()
         .map(|l| (l, 0.80 + 0.012 * f64::from(l.number() % 10)))

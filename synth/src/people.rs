@@ -32,6 +32,8 @@ pub struct PersonRecord {
     pub corruptions: Vec<&'static str>,
     /// `twin` or `homonym` when the person was made to resemble an earlier one.
     pub lookalike: Option<&'static str>,
+    /// The person this look-alike was made after (same surname and birth date).
+    pub lookalike_of: Option<u32>,
 }
 
 /// What to generate.
@@ -78,16 +80,28 @@ pub fn people(config: &PeopleConfig) -> Vec<PersonRecord> {
         let mut home = regions[rng.random_range(0..regions.len())];
         let mut truth = random_identity(home, 2025, &mut rng);
         let mut lookalike = None;
+        let mut lookalike_of = None;
         if !truths.is_empty() && rng.random_bool(config.twins + config.homonyms) {
-            let (model, model_home) = truths[rng.random_range(0..truths.len())].clone();
+            let model_index = rng.random_range(0..truths.len());
+            let (model, model_home) = truths[model_index].clone();
+            lookalike_of = Some(model_index as u32);
             let twin = rng.random_bool(config.twins / (config.twins + config.homonyms));
             truth.nom = model.nom.clone();
             truth.naissance = model.naissance;
-            // Twins (and, here, homonyms) never share a first name with their look-alike.
-            while truth.prenom == model.prenom {
-                let other = random_identity(home, 2025, &mut rng);
-                if other.sexe == truth.sexe {
-                    truth.prenom = other.prenom;
+            // Twins never share a first name with each other; half the homonyms are full
+            // namesakes (same first name too, born the same day), which only a NIR, an address
+            // or an e-mail can tell apart.
+            let namesake = !twin && rng.random_bool(0.5);
+            let first = |p: &str| p.split(' ').next().unwrap_or("").to_owned();
+            if namesake {
+                truth.sexe = model.sexe;
+                truth.prenom = model.prenom.clone();
+            } else {
+                while first(&truth.prenom) == first(&model.prenom) {
+                    let other = random_identity(home, 2025, &mut rng);
+                    if other.sexe == truth.sexe {
+                        truth.prenom = other.prenom;
+                    }
                 }
             }
             if twin {
@@ -100,17 +114,26 @@ pub fn people(config: &PeopleConfig) -> Vec<PersonRecord> {
             } else {
                 lookalike = Some("homonym");
             }
-            // Own NIR, own e-mail (already drawn with the old surname: redraw from the names).
-            truth.nir = Some(make_nir(truth.sexe, truth.naissance, home, &mut rng));
-            truth.email = format!(
-                "{}.{}{}@exemple.fr",
-                crate::identity::ascii_fold(&truth.prenom)
-                    .to_lowercase()
-                    .replace(' ', ""),
+            // Own NIR, own e-mails (already drawn with the old surname: redraw from the names).
+            truth.work_email = format!(
+                "{}.{}{}@employeur-{:03}.fr",
+                crate::identity::ascii_fold(truth.prenom.split(' ').next().unwrap_or(""))
+                    .to_lowercase(),
                 crate::identity::ascii_fold(&truth.nom)
                     .to_lowercase()
                     .replace([' ', '\''], ""),
-                rng.random_range(1..=9999)
+                rng.random_range(2..=9),
+                rng.random_range(1..=400)
+            );
+            truth.nir = Some(make_nir(truth.sexe, truth.naissance, home, &mut rng));
+            truth.email = format!(
+                "{}.{}{}@exemple.fr",
+                crate::identity::ascii_fold(truth.prenom.split(' ').next().unwrap_or(""))
+                    .to_lowercase(),
+                crate::identity::ascii_fold(&truth.nom)
+                    .to_lowercase()
+                    .replace([' ', '\''], ""),
+                rng.random_range(1..=999_999)
             );
         }
         let mut lots = vec![home];
@@ -128,7 +151,7 @@ pub fn people(config: &PeopleConfig) -> Vec<PersonRecord> {
             }
         }
         for (k, &lot) in lots.iter().enumerate() {
-            let (id, corruptions) = as_recorded(&truth, k == 0, &mut rng);
+            let (id, corruptions) = as_recorded(&truth, lot, k == 0, &mut rng);
             let idx = out.len();
             out.push(PersonRecord {
                 lot,
@@ -145,6 +168,7 @@ pub fn people(config: &PeopleConfig) -> Vec<PersonRecord> {
                 commune: id.commune,
                 corruptions,
                 lookalike,
+                lookalike_of,
             });
         }
         truths.push((truth, home));
