@@ -22,12 +22,21 @@ pub struct IngestArgs {
     /// Explicit reception time for historical loads (RFC 3339), recorded with the receipt.
     #[arg(long, value_name = "TIMESTAMP")]
     pub received_at: Option<DateTime<Utc>>,
+    /// Validation only (recette): every check and the same report, nothing kept (no receipt,
+    /// no archive, nothing in the outbox).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub fn run(ingestor: &Ingestor, args: &IngestArgs) -> Result<Totals> {
     let files = cep_app::receive::collect(&args.paths, args.lot)?;
     let n = files.len();
-    let reports = cep_app::receive::files(ingestor, &files, args.received_at, &mut |i, r| {
+    let run = if args.dry_run {
+        cep_app::receive::check_files
+    } else {
+        cep_app::receive::files
+    };
+    let reports = run(ingestor, &files, args.received_at, &mut |i, r| {
         if args.json {
             println!("{}", r.to_json());
             eprintln!("[{}/{n}] {}", i + 1, r.summary());

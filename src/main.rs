@@ -303,10 +303,14 @@ fn run(cli: Cli) -> Result<()> {
             for r in &swept.reports {
                 println!("{}", r.summary());
             }
+            for d in &swept.deliverables {
+                println!("{}", d.summary());
+            }
             eprintln!(
-                "{}: {} file(s) processed, {} waiting; reports in {}",
+                "{}: {} file(s) processed, {} deliverable(s), {} waiting; reports in {}",
                 swept.inbox.display(),
                 swept.reports.len(),
+                swept.deliverables.len(),
                 swept.waiting,
                 ingestor.outbox().display()
             );
@@ -314,7 +318,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ingest(a) => {
             let ingestor = cep_app::receive::ingestor(open_store(&settings)?, &settings.data_dir);
             let totals = ingest_cmd::run(&ingestor, &a)?;
-            eprintln!("{totals}; reports in {}", ingestor.outbox().display());
+            if a.dry_run {
+                eprintln!("validation only: {totals}; nothing was kept");
+            } else {
+                eprintln!("{totals}; reports in {}", ingestor.outbox().display());
+            }
         }
         Command::Import {
             kind,

@@ -168,8 +168,44 @@ fn a_feed_uploaded_over_ftps_is_processed_and_reported() {
         std::fs::read(&feed).unwrap()
     );
 
+    // A signed deliverable (point 34) uploaded into livrables/ (created by the upload).
+    let signed = root.join("signed.pdf");
+    std::fs::write(&signed, b"%PDF-1.7\n% projet professionnel signe\n").unwrap();
+    let sha = {
+        use sha2::Digest;
+        cep_ingest::dossier::hex(&sha2::Sha256::digest(std::fs::read(&signed).unwrap()))
+    };
+    let deliverable = format!("A7250321000001_{sha}.pdf");
+    let up = curl(&[
+        "--ssl-reqd",
+        "--cacert",
+        &s(&root.join("cert.pem")),
+        "--ftp-create-dirs",
+        "-T",
+        &s(&signed),
+        "-u",
+        user,
+        &format!("ftp://localhost:{port}/livrables/{deliverable}"),
+    ]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+
     // The sweep takes it: processed, out of the inbox, its report in the outbox.
     let swept = ok(cep(&data, &["sweep", "--settle", "0", "--no-link"]));
+    assert!(
+        swept.contains(&format!("L08 deliverable {deliverable}: kept, unmatched")),
+        "{swept}"
+    );
+    assert!(!inbox.join("livrables").join(&deliverable).exists());
+    assert!(
+        data.join("archive/L08/livrables")
+            .join(&deliverable)
+            .is_file(),
+        "archived"
+    );
     assert!(
         swept.contains(&name) && swept.contains("accepted"),
         "{swept}"

@@ -181,6 +181,26 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/mediation/cases/{id}/dossiers/{numero}/deliverable",
+        roles: &[Mediator],
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/deliverables/{name}",
+        roles: &[Operator],
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/deliverables",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/deliverables/{id}/file",
+        roles: &[Analyst],
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/admin/users",
         roles: &[Admin],
     },
@@ -325,6 +345,18 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("POST", "/api/v1/mediation/cases/{id}/close") => "Close a mediation case",
         ("GET", "/api/v1/mediation/cases/{id}/dossiers/{numero}") => {
             "A dossier's full history behind an open case (audited)"
+        }
+        ("GET", "/api/v1/mediation/cases/{id}/dossiers/{numero}/deliverable") => {
+            "The deliverable of a dossier behind an open case (audited, told to the operator)"
+        }
+        ("POST", "/api/v1/deliverables/{name}") => {
+            "Push a signed deliverable ({numero_dossier}_{sha256}.pdf or .odt), point 34"
+        }
+        ("GET", "/api/v1/deliverables") => {
+            "Deliverables received, or awaited (state=awaited: declared by a fiche, never received)"
+        }
+        ("GET", "/api/v1/deliverables/{id}/file") => {
+            "A received deliverable's file, for the deliverable controls (8.5; audited)"
         }
         ("GET", "/api/v1/admin/users") => "Users",
         ("POST", "/api/v1/admin/users") => "Create a user",

@@ -73,7 +73,7 @@ impl From<cep_ingest::IngestError> for ApiError {
                         .into(),
                 )
             }
-            I::Io { .. } | I::Identity { .. } => {
+            I::Io { .. } | I::Identity { .. } | I::DryRunRolledBack => {
                 tracing::error!(error = %cep_ingest::pull::error_chain(&e), "processing a feed");
                 ApiError::Internal("processing the feed".into())
             }

@@ -199,7 +199,8 @@ fn every_route_answers_every_role_as_its_declaration_says() {
                 .replace("{kind}", "dossiers")
                 .replace("{id}", "1")
                 .replace("{numero}", "A72503010000001")
-                .replace("{username}", "victim");
+                .replace("{username}", "victim")
+                .replace("{name}", "A72503010000001_0000.pdf");
             if route.roles.is_empty() {
                 let r = s.call(route.method, &path, None, Some(json!({})));
                 assert_ne!(r.status(), 401, "{} {path} is public", route.method);
@@ -1647,7 +1648,8 @@ fn every_route_refuses_bad_bodies_with_a_problem_and_never_a_5xx() {
                 .replace("{kind}", "dossiers")
                 .replace("{id}", "1")
                 .replace("{numero}", "A72503010000001")
-                .replace("{username}", "victim");
+                .replace("{username}", "victim")
+                .replace("{name}", "A72503010000001_0000.pdf");
             let path = if route.path == "/api/v1/admin/imports/{kind}" {
                 route.path.replace("{kind}", "surveys")
             } else {
@@ -1706,6 +1708,7 @@ fn every_route_refuses_bad_bodies_with_a_problem_and_never_a_5xx() {
                         "/api/v1/admin/users",
                         "/api/v1/admin/imports/{kind}",
                         "/api/v1/identity/decisions",
+                        "/api/v1/deliverables/{name}",
                     ]
                     .contains(&route.path);
                 if reads_body {
@@ -1719,5 +1722,223 @@ fn every_route_refuses_bad_bodies_with_a_problem_and_never_a_5xx() {
             }
         }
         assert_eq!(checked, ROUTES.len() * 3);
+    });
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    cep_ingest::dossier::hex(&sha2::Sha256::digest(bytes))
+}
+
+fn push_deliverable(s: &Server, token: &str, name: &str, media: &str, body: &[u8]) -> Response {
+    s.client
+        .post(s.url(&format!("/api/v1/deliverables/{name}")))
+        .bearer_auth(token)
+        .header("Content-Type", media)
+        .body(body.to_vec())
+        .send()
+        .unwrap()
+}
+
+/// Feed spec point 34 (issue 23.1): a deliverable pushed by its operator is checked against
+/// the SHA-256 of its name, kept, matched with the fiche declaring it; until it arrives it is
+/// awaited; analysts read it for the deliverable controls and the médiateur through a case,
+/// both audited.
+#[test]
+fn point_34_deliverables_are_checked_matched_awaited_and_read_through_a_case() {
+    each_backend(|db| {
+        users(db);
+        registry(db);
+        let s = start(db, 1 << 20);
+        let (op, ana, med) = (s.token("op08"), s.token("ana"), s.token("med"));
+        let pdf = b"%PDF-1.7\n% etat des lieux partage, signe\n".to_vec();
+        let sha = sha256_hex(&pdf);
+        let mut fiche = fiche_json(1);
+        fiche["livrable_sha256"] = json!(sha);
+        let numero = fiche["numero_dossier"].as_str().unwrap().to_owned();
+        let report: Value = s
+            .call(
+                "POST",
+                "/api/v1/feeds/dossiers",
+                Some(&op),
+                Some(json!({"lot": "08", "records": [fiche]})),
+            )
+            .json()
+            .unwrap();
+        assert_eq!(report["accepted"], 1, "{report}");
+
+        // Declared, not received: awaited, not yet late.
+        let awaited: Value = s
+            .call(
+                "GET",
+                "/api/v1/deliverables?state=awaited",
+                Some(&ana),
+                None,
+            )
+            .json()
+            .unwrap();
+        assert_eq!(awaited["items"].as_array().unwrap().len(), 1, "{awaited}");
+        assert_eq!(awaited["items"][0]["numero_dossier"], numero.as_str());
+        assert_eq!(awaited["items"][0]["late"], false);
+
+        let name = format!("{numero}_{sha}.pdf");
+        // Another media type: 415. Content that is not the one named: 422, nothing kept.
+        let r = push_deliverable(&s, &op, &name, "text/plain", &pdf);
+        assert_eq!(r.status(), 415);
+        let mut altered = pdf.clone();
+        altered.push(b' ');
+        let r = push_deliverable(&s, &op, &name, "application/pdf", &altered);
+        assert_eq!(r.status(), 422);
+        let problem: Value = r.json().unwrap();
+        assert_eq!(problem["report"]["status"], "rejected", "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("empreinte"),
+            "{problem}"
+        );
+        // A ZIP named .pdf is not a PDF.
+        let zip = b"PK\x03\x04 not a pdf".to_vec();
+        let r = push_deliverable(
+            &s,
+            &op,
+            &format!("{numero}_{}.pdf", sha256_hex(&zip)),
+            "application/pdf",
+            &zip,
+        );
+        assert_eq!(r.status(), 422);
+
+        // The right file: kept and matched; again: 200, a duplicate.
+        let r = push_deliverable(&s, &op, &name, "application/pdf", &pdf);
+        assert_eq!(r.status(), 201);
+        let kept: Value = r.json().unwrap();
+        assert_eq!(kept["status"], "matched", "{kept}");
+        let r = push_deliverable(&s, &op, &name, "application/pdf", &pdf);
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().unwrap()["status"], "duplicate");
+        // A file for a dossier the lot never sent: kept and reported unmatched.
+        let stray = b"%PDF-1.4\n% projet professionnel\n".to_vec();
+        let r = push_deliverable(
+            &s,
+            &op,
+            &format!("A7250321000077_{}.pdf", sha256_hex(&stray)),
+            "application/octet-stream",
+            &stray,
+        );
+        assert_eq!(r.status(), 201);
+        let stray_report: Value = r.json().unwrap();
+        assert_eq!(stray_report["status"], "unmatched");
+        assert!(
+            stray_report["message"]
+                .as_str()
+                .unwrap()
+                .contains("aucun dossier"),
+            "{stray_report}"
+        );
+
+        let awaited: Value = s
+            .call(
+                "GET",
+                "/api/v1/deliverables?state=awaited",
+                Some(&ana),
+                None,
+            )
+            .json()
+            .unwrap();
+        assert_eq!(awaited["items"], json!([]), "{awaited}");
+        let received: Value = s
+            .call("GET", "/api/v1/deliverables?lot=08", Some(&op), None)
+            .json()
+            .unwrap();
+        let items = received["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "{received}");
+        let mine = items.iter().find(|d| d["sha256"] == sha.as_str()).unwrap();
+        assert_eq!(mine["matched"], true);
+        assert!(items.iter().any(|d| d["matched"] == false));
+        // An operator reads its own lot only.
+        assert_eq!(
+            s.call("GET", "/api/v1/deliverables?lot=09", Some(&op), None)
+                .status(),
+            403
+        );
+
+        // The analyst's deliverable control reads the file as it was received.
+        let id = mine["id"].as_i64().unwrap();
+        let r = s.call(
+            "GET",
+            &format!("/api/v1/deliverables/{id}/file"),
+            Some(&ana),
+            None,
+        );
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().unwrap().as_ref(), pdf.as_slice());
+
+        // The médiateur: only through an open case on the dossier; the read is a dossier read
+        // told to the operator.
+        let path = format!("/api/v1/mediation/cases/1/dossiers/{numero}/deliverable");
+        assert_eq!(s.call("GET", &path, Some(&med), None).status(), 403);
+        let case: Value = s
+            .call(
+                "POST",
+                "/api/v1/mediation/cases",
+                Some(&med),
+                Some(json!({"lot": "08", "numero_dossier": numero, "complaint_reference": "R-2026-034"})),
+            )
+            .json()
+            .unwrap();
+        let case_id = case["id"].as_i64().unwrap();
+        let path = format!("/api/v1/mediation/cases/{case_id}/dossiers/{numero}/deliverable");
+        let r = s.call("GET", &path, Some(&med), None);
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()["content-type"].to_str().unwrap(),
+            "application/pdf"
+        );
+        assert_eq!(r.bytes().unwrap().as_ref(), pdf.as_slice());
+        let reads = cep_store::models::access::audit_of_day(
+            &mut db.conn(),
+            "dossier_access",
+            "08",
+            cep_domain::paris::date_of(cep_store::models::now_utc()),
+        )
+        .unwrap();
+        assert_eq!(reads.len(), 1, "{reads:?}");
+        assert_eq!(reads[0].target.as_deref(), Some(numero.as_str()));
+    });
+}
+
+/// Annex 3 recette (issue 23.3): `?dry_run=true` answers the report a push would get and keeps
+/// nothing, so the real push afterwards is processed, not a duplicate.
+#[test]
+fn annex_3_a_push_in_validation_only_mode_keeps_nothing() {
+    each_backend(|db| {
+        users(db);
+        registry(db);
+        let s = start(db, 1 << 20);
+        let op = s.token("op08");
+        let body = json!({"lot": "08", "records": [fiche_json(5)]});
+        let checked: Value = s
+            .call(
+                "POST",
+                "/api/v1/feeds/dossiers?dry_run=true",
+                Some(&op),
+                Some(body.clone()),
+            )
+            .json()
+            .unwrap();
+        assert_eq!(checked["dry_run"], true, "{checked}");
+        assert_eq!(checked["accepted"], 1, "{checked}");
+        let listed: Value = s
+            .call("GET", "/api/v1/reports", Some(&op), None)
+            .json()
+            .unwrap();
+        assert_eq!(listed["total"], 0, "{listed}");
+        let real: Value = s
+            .call("POST", "/api/v1/feeds/dossiers", Some(&op), Some(body))
+            .json()
+            .unwrap();
+        assert_eq!(
+            (real["status"].clone(), real["accepted"].clone()),
+            (json!("accepted"), json!(1)),
+            "{real}"
+        );
     });
 }

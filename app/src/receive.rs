@@ -32,6 +32,8 @@ pub struct Swept {
     pub reports: Vec<ProcessingReport>,
     /// Files left for a later sweep (uploads in progress, or changed too recently).
     pub waiting: usize,
+    /// Deliverables received from `inbox/L{ll}/livrables/` (feed spec point 34).
+    pub deliverables: Vec<cep_ingest::deliverable::DeliverableReport>,
 }
 
 /// Sweeps `{data_dir}/inbox/L{ll}/`: every file unchanged for `settle` is received, processed,
@@ -49,6 +51,7 @@ pub fn sweep(
         inbox,
         reports: s.reports,
         waiting: s.waiting,
+        deliverables: s.deliverables,
     })
 }
 
@@ -210,6 +213,35 @@ fn lot_of_path(p: &Path) -> Option<Lot> {
         let name = a.file_name()?.to_str()?;
         Lot::parse(name.strip_prefix('L')?).ok()
     })
+}
+
+/// Validation only (recette): each of `files` checked as a receipt would be, with the same
+/// report, and nothing kept ([`Ingestor::check_bytes`]).
+pub fn check_files(
+    ingestor: &Ingestor,
+    files: &[(Lot, PathBuf)],
+    received_at: Option<DateTime<Utc>>,
+    progress: &mut dyn FnMut(usize, &ProcessingReport),
+) -> Result<Vec<ProcessingReport>> {
+    let mut reports = Vec::with_capacity(files.len());
+    for (i, (lot, path)) in files.iter().enumerate() {
+        let body =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let sub = Submission {
+            file_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            lot: *lot,
+            channel: Channel::Cli,
+            received_at,
+            json_kind: None,
+        };
+        let report = ingestor.check_bytes(&body, &sub)?;
+        progress(i, &report);
+        reports.push(report);
+    }
+    Ok(reports)
 }
 
 /// Receives and processes `files` (from [`collect`]) in order, identities resolved once at the

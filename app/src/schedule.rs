@@ -252,7 +252,11 @@ impl Runner {
                     &self.settings,
                     std::time::Duration::from_secs(60),
                 )?;
-                Ok(format!("{} file(s) processed", swept.reports.len()))
+                Ok(format!(
+                    "{} file(s) processed, {} deliverable(s)",
+                    swept.reports.len(),
+                    swept.deliverables.len()
+                ))
             }
             Job::Pull(_, lot) => {
                 let pull = self

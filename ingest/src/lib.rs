@@ -15,6 +15,7 @@ pub mod bench;
 pub mod buyer;
 pub mod csv;
 pub mod decode;
+pub mod deliverable;
 pub mod dossier;
 pub mod file_name;
 pub mod identity;

@@ -89,6 +89,10 @@ pub enum IngestError {
         files: usize,
         source: cep_link::LinkError,
     },
+    /// How [`Ingestor::check_bytes`] rolls its transaction back; never returned to callers.
+    #[doc(hidden)]
+    #[error("a validation-only run rolls back")]
+    DryRunRolledBack,
 }
 
 impl From<diesel::result::Error> for IngestError {
@@ -212,6 +216,30 @@ impl Ingestor {
         &self.outbox
     }
 
+    /// Receives one deliverable (point 34): checked, archived under `archive/L{ll}/livrables/`,
+    /// recorded, its report written to `outbox/L{ll}/livrables/` and returned.
+    pub fn receive_deliverable(
+        &self,
+        lot: Lot,
+        file_name: &str,
+        content: &[u8],
+        channel: Channel,
+    ) -> Result<crate::deliverable::DeliverableReport, IngestError> {
+        let mut conn = self.store.conn()?;
+        crate::deliverable::receive(
+            &mut conn,
+            &self.archive,
+            &self.outbox,
+            crate::deliverable::Deposit {
+                lot,
+                file_name,
+                content,
+                channel,
+                received_at: Utc::now(),
+            },
+        )
+    }
+
     /// Receives a file and processes it, then delivers its report.
     pub fn ingest_file(
         &self,
@@ -230,6 +258,65 @@ impl Ingestor {
     ) -> Result<ProcessingReport, IngestError> {
         let received = self.receive_reader(body, Path::new(&sub.file_name), sub)?;
         self.complete_one(received)
+    }
+
+    /// Validation only (recette, issue 23.3): every check a receipt would run, on the store as
+    /// it is, and the same processing report — then the transaction is rolled back. Nothing is
+    /// archived, recorded or delivered; the report's receipt id is not one that exists.
+    pub fn check_bytes(
+        &self,
+        body: &[u8],
+        sub: &Submission,
+    ) -> Result<ProcessingReport, IngestError> {
+        let sha = crate::dossier::hex(&Sha256::digest(body));
+        let mut conn = self.store.conn()?;
+        // Content already received: a deposit would be a duplicate, and so is the answer.
+        if let Some(r) = Receipt::find_by_sha256(&mut conn, &sha)?
+            && r.status != "received"
+        {
+            return Ok(duplicate_report(&r, sub));
+        }
+        let tmp_dir = self.archive.join("tmp");
+        std::fs::create_dir_all(&tmp_dir).map_err(io(&tmp_dir))?;
+        let tmp = tmp_dir.join(format!(
+            "check-{}-{}.part",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        std::fs::write(&tmp, body).map_err(io(&tmp))?;
+        let mut report = None;
+        let outcome = conn.transaction::<(), IngestError, _>(|conn| {
+            let lot = sub.lot.to_string();
+            let tmp_s = tmp.to_string_lossy();
+            let new = NewReceipt {
+                sha256: &sha,
+                lot: Some(&lot),
+                kind: sub.json_kind.map(FeedKind::as_str),
+                channel: sub.channel.as_str(),
+                file_name: &sub.file_name,
+                size_bytes: body.len() as i64,
+                received_at: sub
+                    .received_at
+                    .map(|t| cep_store::models::to_micros(t.naive_utc()))
+                    .unwrap_or_else(now_utc),
+                received_at_override: sub.received_at.is_some(),
+                archive_path: &tmp_s,
+                status: "received",
+                lines_total: 0,
+                lines_accepted: 0,
+                lines_quarantined: 0,
+                warnings: 0,
+            };
+            let id = new.insert(conn)?;
+            report = Some(self.process(conn, &new.recorded(id), sub)?);
+            Err(IngestError::DryRunRolledBack)
+        });
+        let _ = std::fs::remove_file(&tmp);
+        match (outcome, report) {
+            (Err(IngestError::DryRunRolledBack), Some(r)) => Ok(r),
+            (Err(e), _) => Err(e),
+            (Ok(()), _) => unreachable!("a validation-only run always rolls back"),
+        }
     }
 
     /// [`Ingestor::complete`] for one receipt: a failure of identity resolution is logged, not
@@ -975,6 +1062,8 @@ pub struct Sweep {
     pub reports: Vec<ProcessingReport>,
     /// Files left for a later sweep: still being written (`*.part`) or changed too recently.
     pub waiting: usize,
+    /// Deliverables received from `inbox/L{ll}/livrables/` (point 34).
+    pub deliverables: Vec<crate::deliverable::DeliverableReport>,
 }
 
 impl Ingestor {
@@ -1040,6 +1129,20 @@ impl Ingestor {
                     },
                 ));
             }
+        }
+        // Deliverables (point 34) in inbox/L{ll}/livrables/: each received, reported and
+        // removed on its own (no identity resolution is involved).
+        let (deliverables, waiting) = crate::deliverable::waiting_in(inbox, settle)?;
+        sweep.waiting += waiting;
+        for (lot, path) in deliverables {
+            let content = std::fs::read(&path).map_err(io(&path))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let report = self.receive_deliverable(lot, &name, &content, Channel::Inbox)?;
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            sweep.deliverables.push(report);
         }
         let mut received = Vec::with_capacity(taken.len());
         for (path, sub) in &taken {

@@ -524,10 +524,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deliverables (id) {
+        id -> BigInt,
+        lot -> Text,
+        numero_dossier -> Text,
+        sha256 -> Text,
+        format -> Text,
+        file_name -> Text,
+        size_bytes -> BigInt,
+        channel -> Text,
+        received_at -> Timestamp,
+        archive_path -> Text,
+    }
+}
+
 diesel::joinable!(email_outbox -> documents (document_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     operators,
+    deliverables,
     buyer_imports,
     receipts,
     operator_persons,

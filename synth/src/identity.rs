@@ -354,7 +354,7 @@ impl Habits {
         let n = lot.number();
         Habits {
             first_names: n % 3,
-            capitals: n % 2 == 0,
+            capitals: n.is_multiple_of(2),
             no_accents: n % 4 == 1,
             usage_first: n % 3 == 1,
             email: match n % 5 {

@@ -65,6 +65,9 @@ pub(super) async fn reports(
 pub(super) struct FeedQuery {
     /// For CSV bodies: the feed file name (`CEP_L{ll}_{KIND}_{AAAAMMJJ}_{nn}.csv`).
     file_name: Option<String>,
+    /// Validation only (recette): the same checks and report, nothing kept.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 /// An operator pushes a feed (spec §5): JSON (`application/json`) or CSV (`text/csv` with
@@ -117,7 +120,7 @@ pub(super) async fn feed(
             crate::auth::random_hex(6)
         )
     } else {
-        let name = q.into_inner().file_name.ok_or_else(|| {
+        let name = q.file_name.clone().ok_or_else(|| {
             ApiError::BadRequest(
                 "a CSV body needs ?file_name=CEP_L{ll}_{KIND}_{AAAAMMJJ}_{nn}.csv".into(),
             )
@@ -137,6 +140,27 @@ pub(super) async fn feed(
         json_kind: json.then_some(kind),
     };
     let state2 = state.clone();
+    if q.dry_run {
+        // Point 28's answer too, with nothing kept: 200 with the report, or 422 when the whole
+        // body would be rejected.
+        let report = web::block(move || state2.ingestor.check_bytes(&body, &sub)).await??;
+        let mut v = serde_json::to_value(&report)
+            .map_err(|e| ApiError::Internal(format!("writing the report: {e}")))?;
+        v["dry_run"] = json!(true);
+        return Ok(if report.status == cep_ingest::Status::Rejected {
+            HttpResponse::UnprocessableEntity()
+                .content_type("application/problem+json")
+                .json(json!({
+                    "type": "https://cep.francecompetences.fr/problems/feed-rejected",
+                    "title": "Feed would be rejected whole (validation only, nothing kept)",
+                    "status": 422,
+                    "detail": "validation only: the feed would be rejected whole",
+                    "report": v,
+                }))
+        } else {
+            HttpResponse::Ok().json(v)
+        });
+    }
     let report = web::block(move || state2.ingestor.ingest_bytes(&body, &sub)).await??;
     if report.status == cep_ingest::Status::Rejected {
         // Point 28: a body rejected whole is a 422, a problem document carrying the report.

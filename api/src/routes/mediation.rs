@@ -184,26 +184,7 @@ pub(super) async fn case_dossier(
         format!("case {id}"),
     );
     let out = db(&state, move |c| {
-        let case = MediationCase::get(c, id)?;
-        let dossier =
-            cep_store::models::ingest::dossiers_by_numero(c, std::slice::from_ref(&numero))?
-                .into_iter()
-                .next();
-        let why_not = match (&case, &dossier) {
-            (None, _) => Some(format!("no case {id}")),
-            (Some(k), _) if k.mediator != me => {
-                Some("the case is assigned to another médiateur".into())
-            }
-            (Some(k), _) if k.closed_at.is_some() => Some("the case is closed".into()),
-            (_, None) => Some("no such dossier behind this case".into()),
-            (Some(k), Some(d)) => {
-                let behind = k.lot == d.lot
-                    && (k.numero_dossier.as_deref() == Some(d.numero_dossier.as_str())
-                        || k.identifiant_beneficiaire.as_deref()
-                            == Some(d.identifiant_beneficiaire.as_str()));
-                (!behind).then(|| "no such dossier behind this case".into())
-            }
-        };
+        let (case, dossier, why_not) = behind_case(c, id, &me, &numero)?;
         if let Some(reason) = why_not {
             NewAuditEntry {
                 lot: case.as_ref().map(|k| k.lot.clone()),
@@ -253,4 +234,42 @@ pub(super) async fn case_dossier(
         "numero_dossier": d.numero_dossier, "lot": d.lot, "uo": d.uo,
         "identifiant_beneficiaire": d.identifiant_beneficiaire, "fiches": fiches,
     })))
+}
+
+/// A case, a dossier, and why the médiateur may not read it (none: they may).
+pub(super) type BehindCase = (
+    Option<MediationCase>,
+    Option<cep_store::models::ingest::DossierSummary>,
+    Option<String>,
+);
+
+/// The case `id` and the dossier `numero`, and why the médiateur `me` may not read it (none
+/// when the case is open, theirs, and the dossier is behind it).
+pub(super) fn behind_case(
+    c: &mut cep_store::DbConnection,
+    id: i64,
+    me: &str,
+    numero: &str,
+) -> Result<BehindCase, ApiError> {
+    let numero = numero.to_owned();
+    let case = MediationCase::get(c, id)?;
+    let dossier = cep_store::models::ingest::dossiers_by_numero(c, std::slice::from_ref(&numero))?
+        .into_iter()
+        .next();
+    let why_not = match (&case, &dossier) {
+        (None, _) => Some(format!("no case {id}")),
+        (Some(k), _) if k.mediator != me => {
+            Some("the case is assigned to another médiateur".into())
+        }
+        (Some(k), _) if k.closed_at.is_some() => Some("the case is closed".into()),
+        (_, None) => Some("no such dossier behind this case".into()),
+        (Some(k), Some(d)) => {
+            let behind = k.lot == d.lot
+                && (k.numero_dossier.as_deref() == Some(d.numero_dossier.as_str())
+                    || k.identifiant_beneficiaire.as_deref()
+                        == Some(d.identifiant_beneficiaire.as_str()));
+            (!behind).then(|| "no such dossier behind this case".into())
+        }
+    };
+    Ok((case, dossier, why_not))
 }

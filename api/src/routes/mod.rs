@@ -5,6 +5,7 @@
 
 mod admin;
 mod billing;
+mod deliverables;
 mod documents;
 mod feeds;
 mod identity;
@@ -16,6 +17,7 @@ use admin::*;
 pub use admin::{check_password, check_user};
 pub use billing::UnitsCache;
 use billing::*;
+use deliverables::*;
 use documents::*;
 use feeds::*;
 use identity::*;
@@ -121,6 +123,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                     "/mediation/cases/{id}/dossiers/{numero}",
                     web::get().to(case_dossier),
                 )
+                .route(
+                    "/mediation/cases/{id}/dossiers/{numero}/deliverable",
+                    web::get().to(case_deliverable),
+                )
+                .route("/deliverables", web::get().to(list_deliverables))
+                .route("/deliverables/{name}", web::post().to(push_deliverable))
+                .route("/deliverables/{id}/file", web::get().to(deliverable_file))
                 .route("/admin/users", web::get().to(list_users))
                 .route("/admin/users", web::post().to(create_user))
                 .route(

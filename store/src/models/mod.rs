@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod buyer;
+pub mod deliverables;
 pub mod dossiers;
 pub mod indicators;
 pub mod ingest;
