@@ -306,6 +306,9 @@ fn run(cli: Cli) -> Result<()> {
             for d in &swept.deliverables {
                 println!("{}", d.summary());
             }
+            for (notice, reads) in &swept.mediator_notices {
+                println!("{reads} médiateur read(s) told in {}", notice.display());
+            }
             eprintln!(
                 "{}: {} file(s) processed, {} deliverable(s), {} waiting; reports in {}",
                 swept.inbox.display(),

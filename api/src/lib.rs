@@ -185,6 +185,11 @@ pub const ROUTES: &[RouteSpec] = &[
         roles: &[Mediator],
     },
     RouteSpec {
+        method: "GET",
+        path: "/api/v1/complaints",
+        roles: &[Analyst, Operator, Mediator, Admin],
+    },
+    RouteSpec {
         method: "POST",
         path: "/api/v1/deliverables/{name}",
         roles: &[Operator],
@@ -348,6 +353,9 @@ fn summary(method: &str, path: &str) -> &'static str {
         }
         ("GET", "/api/v1/mediation/cases/{id}/dossiers/{numero}/deliverable") => {
             "The deliverable of a dossier behind an open case (audited, told to the operator)"
+        }
+        ("GET", "/api/v1/complaints") => {
+            "Complaints against their 7-day acknowledgment and 45-day answer deadlines, with the cases escalating them, counted per lot"
         }
         ("POST", "/api/v1/deliverables/{name}") => {
             "Push a signed deliverable ({numero_dossier}_{sha256}.pdf or .odt), point 34"

@@ -1942,3 +1942,126 @@ fn annex_3_a_push_in_validation_only_mode_keeps_nothing() {
         );
     });
 }
+
+/// CCTP 3.7 (issue 23.2): complaints against their 7-day acknowledgment and 45-day answer
+/// deadlines, counted per lot, with the médiateur's case linked to the complaint it escalates.
+#[test]
+fn cctp_3_7_complaints_are_monitored_against_their_deadlines_and_linked_to_cases() {
+    each_backend(|db| {
+        users(db);
+        registry(db);
+        let s = start(db, 1 << 20);
+        let (op, ana, med) = (s.token("op08"), s.token("ana"), s.token("med"));
+        let today = cep_domain::paris::date_of(cep_store::models::now_utc());
+        let day = |back: i64| (today - chrono::Duration::days(back)).to_string();
+        let horodatage = fiche_json(1)["horodatage"].clone();
+        let complaint =
+            |id: &str, person: &str, received: i64, ack: Option<i64>, answer: Option<i64>| {
+                let mut v = json!({
+                    "horodatage": horodatage, "identifiant_reclamation": id,
+                    "identifiant_beneficiaire": person, "date_reception": day(received),
+                    "motif_reclamation": "DELAI_RDV",
+                });
+                if let Some(a) = ack {
+                    v["date_accuse_reception"] = json!(day(a));
+                }
+                if let Some(a) = answer {
+                    v["date_reponse"] = json!(day(a));
+                }
+                v
+            };
+        let records = json!([
+            // Acknowledged after 3 days, answered after 20: on time.
+            complaint("R-1", "P-0001", 60, Some(57), Some(40)),
+            // Acknowledged after 10 days: late; not answered 60 days on: overdue.
+            complaint("R-2", "P-0002", 60, Some(50), None),
+            // Received 3 days ago, nothing yet: pending.
+            complaint("R-3", "P-0003", 3, None, None),
+        ]);
+        let r: Value = s
+            .call(
+                "POST",
+                "/api/v1/feeds/reclamations",
+                Some(&op),
+                Some(json!({"lot": "08", "records": records})),
+            )
+            .json()
+            .unwrap();
+        assert_eq!(r["accepted"], 3, "{r}");
+        // R-2's beneficiary has a dossier (a case is opened on a known beneficiary only).
+        let f: Value = s
+            .call(
+                "POST",
+                "/api/v1/feeds/dossiers",
+                Some(&op),
+                Some(json!({"lot": "08", "records": [fiche_json(2)]})),
+            )
+            .json()
+            .unwrap();
+        assert_eq!(f["accepted"], 1, "{f}");
+        // The médiateur opens a case for the beneficiary of R-2.
+        let case: Value = s
+            .call(
+                "POST",
+                "/api/v1/mediation/cases",
+                Some(&med),
+                Some(json!({"lot": "08", "identifiant_beneficiaire": "P-0002", "complaint_reference": "R-2"})),
+            )
+            .json()
+            .unwrap();
+        let case_id = case["id"].as_i64().unwrap();
+
+        let all: Value = s
+            .call("GET", "/api/v1/complaints?lot=08", Some(&ana), None)
+            .json()
+            .unwrap();
+        assert_eq!(
+            all["lots"],
+            json!([{"lot": "08", "complaints": 3, "acknowledgment_missed": 1,
+                    "acknowledgment_overdue": 0, "answer_missed": 1, "answer_overdue": 1,
+                    "answer_pending": 1, "escalated": 1}]),
+            "{all}"
+        );
+        let by_id = |v: &Value, id: &str| {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["identifiant_reclamation"] == id)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(by_id(&all, "R-1")["answer"]["state"], "met");
+        let r2 = by_id(&all, "R-2");
+        assert_eq!(r2["acknowledgment"]["state"], "late");
+        assert_eq!(r2["acknowledgment"]["days_late"], 3);
+        assert_eq!(r2["answer"]["state"], "overdue");
+        assert_eq!(r2["answer"]["days_over"], 15);
+        assert_eq!(r2["mediation_cases"], json!([case_id]));
+        assert_eq!(by_id(&all, "R-3")["acknowledgment"]["state"], "pending");
+
+        let overdue: Value = s
+            .call("GET", "/api/v1/complaints?state=overdue", Some(&med), None)
+            .json()
+            .unwrap();
+        let ids: Vec<&str> = overdue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["identifiant_reclamation"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec!["R-2"]);
+        // The operator reads its own lot only.
+        assert_eq!(
+            s.call("GET", "/api/v1/complaints?lot=09", Some(&op), None)
+                .status(),
+            403
+        );
+        // The médiateur's case names the complaint it escalates.
+        let cases: Value = s
+            .call("GET", "/api/v1/mediation/cases", Some(&med), None)
+            .json()
+            .unwrap();
+        assert_eq!(cases["cases"][0]["complaints"], json!(["R-2"]), "{cases}");
+    });
+}

@@ -34,10 +34,15 @@ pub struct Swept {
     pub waiting: usize,
     /// Deliverables received from `inbox/L{ll}/livrables/` (feed spec point 34).
     pub deliverables: Vec<cep_ingest::deliverable::DeliverableReport>,
+    /// Notices of the médiateur's reads that no processing report carried (Annex 2 §3), one
+    /// per lot, with the number of reads in each.
+    pub mediator_notices: Vec<(PathBuf, usize)>,
 }
 
 /// Sweeps `{data_dir}/inbox/L{ll}/`: every file unchanged for `settle` is received, processed,
-/// and removed from the inbox once its report is delivered (spec §1, point 27).
+/// and removed from the inbox once its report is delivered (spec §1, point 27). Then the
+/// médiateur's reads that no report carried are delivered as a notice per lot, so that every
+/// read reaches its operator even on a day it sends nothing after the read.
 pub fn sweep(
     ingestor: &Ingestor,
     settings: &Settings,
@@ -47,11 +52,15 @@ pub fn sweep(
     let s = ingestor
         .sweep_inbox(&inbox, settle)
         .with_context(|| format!("sweeping {}", inbox.display()))?;
+    let notices = ingestor
+        .deliver_mediator_reads(Utc::now())
+        .context("delivering the médiateur's reads")?;
     Ok(Swept {
         inbox,
         reports: s.reports,
         waiting: s.waiting,
         deliverables: s.deliverables,
+        mediator_notices: notices.into_iter().map(|(p, r)| (p, r.len())).collect(),
     })
 }
 

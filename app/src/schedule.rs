@@ -253,9 +253,10 @@ impl Runner {
                     std::time::Duration::from_secs(60),
                 )?;
                 Ok(format!(
-                    "{} file(s) processed, {} deliverable(s)",
+                    "{} file(s) processed, {} deliverable(s), {} notice(s) of médiateur reads",
                     swept.reports.len(),
-                    swept.deliverables.len()
+                    swept.deliverables.len(),
+                    swept.mediator_notices.len()
                 ))
             }
             Job::Pull(_, lot) => {

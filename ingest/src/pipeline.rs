@@ -216,6 +216,56 @@ impl Ingestor {
         &self.outbox
     }
 
+    /// The daily notice of the médiateur's reads (Annex 2 §3): for each lot whose reads were
+    /// not yet reported in a processing report, `outbox/L{ll}/CEP_L{ll}_ACCES_MEDIATEUR_{AAAAMMJJHHMMSS}.json`
+    /// listing them; then they count as reported. Returns each notice written and its reads.
+    pub fn deliver_mediator_reads(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(PathBuf, Vec<MediatorAccess>)>, IngestError> {
+        let mut conn = self.store.conn()?;
+        let mut out = vec![];
+        for lot in cep_store::models::access::lots_with(&mut conn, DOSSIER_ACCESS)? {
+            let entries = cep_store::models::access::unreported(&mut conn, DOSSIER_ACCESS, &lot)?;
+            let Some(last) = entries.last().map(|e| e.id) else {
+                continue;
+            };
+            let reads: Vec<MediatorAccess> = entries
+                .into_iter()
+                .map(|e| MediatorAccess {
+                    date: e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    dossier: e.target.unwrap_or_default(),
+                })
+                .collect();
+            let dir = self.outbox.join(format!("L{lot}"));
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            let path = dir.join(format!(
+                "CEP_L{lot}_ACCES_MEDIATEUR_{}.json",
+                now.format("%Y%m%d%H%M%S")
+            ));
+            let body = serde_json::json!({
+                "lot": lot,
+                "objet": "consultations de dossiers par le médiateur non encore signalées dans un compte rendu de traitement",
+                "mediator_access_requests": reads,
+            });
+            let tmp = dir.join(format!(
+                ".{}.part",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            std::fs::write(
+                &tmp,
+                serde_json::to_string_pretty(&body).unwrap_or_default() + "\n",
+            )
+            .map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+            // Written before the cursor moves: a crash in between sends the notice again,
+            // never loses a read.
+            cep_store::models::access::mark_reported(&mut conn, &lot, last)?;
+            out.push((path, reads));
+        }
+        Ok(out)
+    }
+
     /// Receives one deliverable (point 34): checked, archived under `archive/L{ll}/livrables/`,
     /// recorded, its report written to `outbox/L{ll}/livrables/` and returned.
     pub fn receive_deliverable(
@@ -675,7 +725,7 @@ impl Ingestor {
                     }
                 }
             }
-            run.mediator = mediator_requests(conn, sub.lot, received_at)?;
+            run.mediator = mediator_requests(conn, sub.lot)?;
         }
         run.finish(conn, receipt)
     }
@@ -1034,23 +1084,27 @@ fn name_used_by_other_content(
     Ok(n > 0)
 }
 
-/// The médiateur's dossier-access requests of the reception day for this lot (Annex 2 §3):
-/// the `dossier_access` entries the API writes to the audit log.
+/// The médiateur's reads of this lot's dossiers not yet reported to the operator (Annex 2 §3):
+/// the `dossier_access` entries the API writes to the audit log after the lot's cursor, which
+/// advances in the file's transaction. Every read reaches the operator once: in the next
+/// report, or in the daily notice ([`Ingestor::deliver_mediator_reads`]) when the lot sends
+/// nothing.
 fn mediator_requests(
     conn: &mut DbConnection,
     lot: Lot,
-    day: DateTime<Utc>,
 ) -> Result<Vec<MediatorAccess>, IngestError> {
-    let day = cep_domain::paris::date_of(day.naive_utc());
-    Ok(
-        cep_store::models::access::audit_of_day(conn, DOSSIER_ACCESS, &lot.to_string(), day)?
-            .into_iter()
-            .map(|e| MediatorAccess {
-                date: e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                dossier: e.target.unwrap_or_default(),
-            })
-            .collect(),
-    )
+    let lot = lot.to_string();
+    let entries = cep_store::models::access::unreported(conn, DOSSIER_ACCESS, &lot)?;
+    if let Some(last) = entries.last() {
+        cep_store::models::access::mark_reported(conn, &lot, last.id)?;
+    }
+    Ok(entries
+        .into_iter()
+        .map(|e| MediatorAccess {
+            date: e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            dossier: e.target.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// The audit action of a médiateur's read of a dossier (reported to the operator).

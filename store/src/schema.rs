@@ -525,6 +525,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    mediator_read_cursors (lot) {
+        lot -> Text,
+        last_audit_id -> BigInt,
+    }
+}
+
+diesel::table! {
     deliverables (id) {
         id -> BigInt,
         lot -> Text,
@@ -544,6 +551,7 @@ diesel::joinable!(email_outbox -> documents (document_id));
 diesel::allow_tables_to_appear_in_same_query!(
     operators,
     deliverables,
+    mediator_read_cursors,
     buyer_imports,
     receipts,
     operator_persons,

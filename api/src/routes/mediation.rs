@@ -20,11 +20,28 @@ pub(super) async fn list_cases(
 ) -> Result<HttpResponse, ApiError> {
     allow(&caller, "GET", "/api/v1/mediation/cases")?;
     let me = caller.name().to_owned();
-    let cases = db(&state, |c| Ok(MediationCase::all(c)?)).await?;
+    let now = now_utc();
+    let (cases, complaints) = db(&state, move |c| {
+        Ok((
+            MediationCase::all(c)?,
+            cep_store::models::indicators::ComplaintState::as_of(c, now)?,
+        ))
+    })
+    .await?;
+    let today = cep_domain::paris::date_of(now);
     let items: Vec<Value> = cases
         .iter()
         .filter(|c| c.mediator == me)
-        .map(case_json)
+        .map(|c| {
+            // The complaints to the operator that this case escalates (CCTP 3.7).
+            let mut v = case_json(c);
+            v["complaints"] = complaints
+                .iter()
+                .filter(|k| escalated_by(c, k, today))
+                .map(|k| json!(k.identifiant_reclamation))
+                .collect();
+            v
+        })
         .collect();
     page.respond(
         "cases",
@@ -272,4 +289,34 @@ pub(super) fn behind_case(
         }
     };
     Ok((case, dossier, why_not))
+}
+
+/// Whether case `c` escalates complaint `k` (indicators-v1 point 13), as known on `today`.
+pub(super) fn escalated_by(
+    c: &MediationCase,
+    k: &cep_store::models::indicators::ComplaintState,
+    today: chrono::NaiveDate,
+) -> bool {
+    use cep_domain::mediation::{CaseRef, ComplaintRef, escalates};
+    let (Ok(case_lot), Ok(k_lot)) = (
+        cep_domain::Lot::parse(&c.lot),
+        cep_domain::Lot::parse(&k.lot),
+    ) else {
+        return false;
+    };
+    escalates(
+        &CaseRef {
+            lot: case_lot,
+            numero_dossier: c.numero_dossier.as_deref(),
+            identifiant_beneficiaire: c.identifiant_beneficiaire.as_deref(),
+            opened: cep_domain::paris::date_of(c.opened_at),
+        },
+        &ComplaintRef {
+            lot: k_lot,
+            numero_dossier: k.numero_dossier.as_deref(),
+            identifiant_beneficiaire: &k.identifiant_beneficiaire,
+            received: k.date_reception,
+        },
+        today,
+    )
 }

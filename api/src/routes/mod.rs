@@ -5,6 +5,7 @@
 
 mod admin;
 mod billing;
+mod complaints;
 mod deliverables;
 mod documents;
 mod feeds;
@@ -17,6 +18,7 @@ use admin::*;
 pub use admin::{check_password, check_user};
 pub use billing::UnitsCache;
 use billing::*;
+use complaints::*;
 use deliverables::*;
 use documents::*;
 use feeds::*;
@@ -127,6 +129,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                     "/mediation/cases/{id}/dossiers/{numero}/deliverable",
                     web::get().to(case_deliverable),
                 )
+                .route("/complaints", web::get().to(complaints))
                 .route("/deliverables", web::get().to(list_deliverables))
                 .route("/deliverables/{name}", web::post().to(push_deliverable))
                 .route("/deliverables/{id}/file", web::get().to(deliverable_file))

@@ -306,6 +306,55 @@ pub fn audit_of_day(
         .collect())
 }
 
+/// The `action` entries of `lot` not yet reported to its operator (after the lot's cursor),
+/// oldest first.
+pub fn unreported(conn: &mut DbConnection, action: &str, lot: &str) -> Result<Vec<AuditEntry>> {
+    use crate::schema::mediator_read_cursors as cursors;
+    let after: i64 = cursors::table
+        .find(lot)
+        .select(cursors::last_audit_id)
+        .first(conn)
+        .optional()
+        .map_err(StoreError::query("reading the médiateur reads cursor"))?
+        .unwrap_or(0);
+    audit_log::table
+        .filter(audit_log::action.eq(action))
+        .filter(audit_log::lot.eq(lot))
+        .filter(audit_log::id.gt(after))
+        .order(audit_log::id)
+        .select(AuditEntry::as_select())
+        .load(conn)
+        .map_err(StoreError::query("reading the audit log"))
+}
+
+/// Records that the `lot`'s entries up to `through` (an audit id) were reported.
+pub fn mark_reported(conn: &mut DbConnection, lot: &str, through: i64) -> Result<()> {
+    use crate::schema::mediator_read_cursors as cursors;
+    let updated = diesel::update(cursors::table.find(lot))
+        .set(cursors::last_audit_id.eq(through))
+        .execute(conn)
+        .map_err(StoreError::query("advancing the médiateur reads cursor"))?;
+    if updated == 0 {
+        diesel::insert_into(cursors::table)
+            .values((cursors::lot.eq(lot), cursors::last_audit_id.eq(through)))
+            .execute(conn)
+            .map_err(StoreError::query("advancing the médiateur reads cursor"))?;
+    }
+    Ok(())
+}
+
+/// The lots that have `action` entries (in the audit log).
+pub fn lots_with(conn: &mut DbConnection, action: &str) -> Result<Vec<String>> {
+    audit_log::table
+        .filter(audit_log::action.eq(action))
+        .filter(audit_log::lot.is_not_null())
+        .select(audit_log::lot.assume_not_null())
+        .distinct()
+        .order(audit_log::lot.assume_not_null())
+        .load(conn)
+        .map_err(StoreError::query("reading the audit log"))
+}
+
 impl MediationCase {
     pub fn get(conn: &mut DbConnection, id: i64) -> Result<Option<MediationCase>> {
         mediation_cases::table

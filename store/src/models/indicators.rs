@@ -53,6 +53,9 @@ pub struct ComplaintState {
     pub numero_dossier: Option<String>,
     pub identifiant_beneficiaire: String,
     pub date_reception: NaiveDate,
+    pub motif_reclamation: String,
+    pub date_accuse_reception: Option<NaiveDate>,
+    pub date_reponse: Option<NaiveDate>,
 }
 
 impl ComplaintState {

@@ -1,0 +1,1 @@
+DROP TABLE mediator_read_cursors;
