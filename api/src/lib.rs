@@ -186,6 +186,11 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/monitoring/feeds",
+        roles: READERS,
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/complaints",
         roles: &[Analyst, Operator, Mediator, Admin],
     },
@@ -353,6 +358,9 @@ fn summary(method: &str, path: &str) -> &'static str {
         }
         ("GET", "/api/v1/mediation/cases/{id}/dossiers/{numero}/deliverable") => {
             "The deliverable of a dossier behind an open case (audited, told to the operator)"
+        }
+        ("GET", "/api/v1/monitoring/feeds") => {
+            "A day's feeds per lot: missing, late (after 20:00 Paris) or much smaller than usual"
         }
         ("GET", "/api/v1/complaints") => {
             "Complaints against their 7-day acknowledgment and 45-day answer deadlines, with the cases escalating them, counted per lot"

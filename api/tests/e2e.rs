@@ -2065,3 +2065,43 @@ fn cctp_3_7_complaints_are_monitored_against_their_deadlines_and_linked_to_cases
         assert_eq!(cases["cases"][0]["complaints"], json!(["R-2"]), "{cases}");
     });
 }
+
+/// Annex 3 (issue 23.3): a day's feed monitoring, an operator seeing its own lot only.
+#[test]
+fn annex_3_feed_monitoring_flags_a_lot_that_sent_nothing_today() {
+    each_backend(|db| {
+        users(db);
+        registry(db);
+        let s = start(db, 1 << 20);
+        let (op, ana) = (s.token("op08"), s.token("ana"));
+        let r: Value = s
+            .call(
+                "POST",
+                "/api/v1/feeds/dossiers",
+                Some(&op),
+                Some(json!({"lot": "08", "records": [fiche_json(7)]})),
+            )
+            .json()
+            .unwrap();
+        assert_eq!(r["accepted"], 1, "{r}");
+        let all: Value = s
+            .call("GET", "/api/v1/monitoring/feeds", Some(&ana), None)
+            .json()
+            .unwrap();
+        let lots = all["lots"].as_array().unwrap();
+        let of = |l: &str| lots.iter().find(|x| x["lot"] == l).cloned().unwrap();
+        assert_eq!(of("08")["missing"], false, "{all}");
+        assert_eq!(of("08")["feeds"], 1);
+        assert_eq!(of("09")["missing"], true, "{all}");
+        let mine: Value = s
+            .call("GET", "/api/v1/monitoring/feeds", Some(&op), None)
+            .json()
+            .unwrap();
+        assert_eq!(mine["lots"].as_array().unwrap().len(), 1, "{mine}");
+        assert_eq!(
+            s.call("GET", "/api/v1/monitoring/feeds?lot=09", Some(&op), None)
+                .status(),
+            403
+        );
+    });
+}

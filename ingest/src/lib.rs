@@ -19,6 +19,7 @@ pub mod deliverable;
 pub mod dossier;
 pub mod file_name;
 pub mod identity;
+pub mod monitor;
 pub mod other_kinds;
 pub mod pipeline;
 pub mod pull;

@@ -200,3 +200,45 @@ pub(super) async fn anomalies(
     q.page
         .respond("anomalies", items, &["lot", "code", "severity", "count"])
 }
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MonitoringQuery {
+    lot: Option<String>,
+    /// The day (Europe/Paris), `AAAA-MM-JJ`; default today.
+    day: Option<chrono::NaiveDate>,
+}
+
+/// Feed monitoring (Annex 3 §2): for a day, each lot's `DOSSIERS` feeds and whether they are
+/// missing, late (first after 20:00 Paris) or much smaller than usual (under half the median of
+/// the previous 28 days with a feed). An operator sees its own lot.
+pub(super) async fn feed_monitoring(
+    state: State,
+    caller: Caller,
+    q: web::Query<MonitoringQuery>,
+) -> Result<HttpResponse, ApiError> {
+    allow(&caller, "GET", "/api/v1/monitoring/feeds")?;
+    let q = q.into_inner();
+    let lot = lot_scope(&caller, q.lot.as_deref())?.filter(|l| l != "national");
+    let day = q
+        .day
+        .unwrap_or_else(|| cep_domain::paris::date_of(now_utc()));
+    let days = db(&state, move |c| {
+        Ok(cep_ingest::monitor::feeds_of_day(c, day)?)
+    })
+    .await?;
+    let items: Vec<&cep_ingest::monitor::LotFeedDay> = days
+        .iter()
+        .filter(|d| lot.as_deref().is_none_or(|l| d.lot == l))
+        .collect();
+    let flagged = items
+        .iter()
+        .filter(|d| d.missing || d.late || d.small)
+        .count();
+    Ok(HttpResponse::Ok().json(json!({
+        "day": day,
+        "deadline_hour": cep_domain::feed_watch::DEADLINE_HOUR,
+        "small_share": cep_domain::feed_watch::SMALL_SHARE,
+        "flagged": flagged,
+        "lots": items,
+    })))
+}

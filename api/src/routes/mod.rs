@@ -130,6 +130,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                     web::get().to(case_deliverable),
                 )
                 .route("/complaints", web::get().to(complaints))
+                .route("/monitoring/feeds", web::get().to(feed_monitoring))
                 .route("/deliverables", web::get().to(list_deliverables))
                 .route("/deliverables/{name}", web::post().to(push_deliverable))
                 .route("/deliverables/{id}/file", web::get().to(deliverable_file))

@@ -119,3 +119,34 @@ impl Receipt {
             .map_err(StoreError::query("updating a receipt's warnings"))
     }
 }
+
+/// A `DOSSIERS` feed received (file, push or pulled page), for feed monitoring.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct DossiersReceipt {
+    pub lot: Option<String>,
+    pub received_at: NaiveDateTime,
+    pub status: String,
+    pub lines_total: i32,
+}
+
+/// The `DOSSIERS` feeds received in `[from, to)` (UTC), whatever their channel: file names
+/// `CEP_L{ll}_DOSSIERS_…`, pushes `api_L{ll}_DOSSIERS_…`, pulled pages `PULL_L{ll}_DOSSIERS_…`.
+pub fn dossiers_receipts_between(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<DossiersReceipt>> {
+    receipts::table
+        .filter(receipts::received_at.ge(from))
+        .filter(receipts::received_at.lt(to))
+        .filter(receipts::file_name.like("%DOSSIERS%"))
+        .order(receipts::received_at)
+        .select((
+            receipts::lot,
+            receipts::received_at,
+            receipts::status,
+            receipts::lines_total,
+        ))
+        .load(conn)
+        .map_err(StoreError::query("reading the feeds received"))
+}
