@@ -307,7 +307,10 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", d.summary());
             }
             for (notice, reads) in &swept.mediator_notices {
-                println!("{reads} médiateur read(s) told in {}", notice.display());
+                println!(
+                    "{reads} médiateur read(s) or case(s) told in {}",
+                    notice.display()
+                );
             }
             eprintln!(
                 "{}: {} file(s) processed, {} deliverable(s), {} waiting; reports in {}",

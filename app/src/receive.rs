@@ -34,8 +34,8 @@ pub struct Swept {
     pub waiting: usize,
     /// Deliverables received from `inbox/L{ll}/livrables/` (feed spec point 34).
     pub deliverables: Vec<cep_ingest::deliverable::DeliverableReport>,
-    /// Notices of the médiateur's reads that no processing report carried (Annex 2 §3), one
-    /// per lot, with the number of reads in each.
+    /// Notices of the médiateur's reads and cases opened that no processing report carried
+    /// (Annex 2 §3, CCTP 3.7), one per lot, with the number of entries in each.
     pub mediator_notices: Vec<(PathBuf, usize)>,
 }
 
@@ -60,7 +60,10 @@ pub fn sweep(
         reports: s.reports,
         waiting: s.waiting,
         deliverables: s.deliverables,
-        mediator_notices: notices.into_iter().map(|(p, r)| (p, r.len())).collect(),
+        mediator_notices: notices
+            .into_iter()
+            .map(|n| (n.path, n.reads.len() + n.cases.len()))
+            .collect(),
     })
 }
 
@@ -220,7 +223,7 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 fn lot_of_path(p: &Path) -> Option<Lot> {
     p.ancestors().skip(1).find_map(|a| {
         let name = a.file_name()?.to_str()?;
-        Lot::parse(name.strip_prefix('L')?).ok()
+        Lot::of_folder(name)
     })
 }
 
@@ -236,17 +239,7 @@ pub fn check_files(
     for (i, (lot, path)) in files.iter().enumerate() {
         let body =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let sub = Submission {
-            file_name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            lot: *lot,
-            channel: Channel::Cli,
-            received_at,
-            json_kind: None,
-        };
-        let report = ingestor.check_bytes(&body, &sub)?;
+        let report = ingestor.check_bytes(&body, &cli_submission(*lot, path, received_at))?;
         progress(i, &report);
         reports.push(report);
     }
@@ -263,21 +256,21 @@ pub fn files(
 ) -> Result<Vec<ProcessingReport>> {
     let subs: Vec<(PathBuf, Submission)> = files
         .iter()
-        .map(|(lot, path)| {
-            (
-                path.clone(),
-                Submission {
-                    file_name: path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                    lot: *lot,
-                    channel: Channel::Cli,
-                    received_at,
-                    json_kind: None,
-                },
-            )
-        })
+        .map(|(lot, path)| (path.clone(), cli_submission(*lot, path, received_at)))
         .collect();
     Ok(ingestor.ingest_files(&subs, progress)?)
+}
+
+/// A file given on the command line, deposited by `lot`.
+fn cli_submission(lot: Lot, path: &Path, received_at: Option<DateTime<Utc>>) -> Submission {
+    Submission {
+        file_name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        lot,
+        channel: Channel::Cli,
+        received_at,
+        json_kind: None,
+    }
 }

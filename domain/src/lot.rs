@@ -195,6 +195,16 @@ impl Lot {
     pub fn label(self) -> &'static str {
         self.region().map_or("Suppléance (lot 19)", |r| r.name)
     }
+    /// The lot of a drop folder (`L08`): the inbox, archive and outbox are laid out by lot.
+    pub fn of_folder(name: &str) -> Option<Lot> {
+        Lot::parse(name.strip_prefix('L')?).ok()
+    }
+
+    /// The folder of this lot (`L08`).
+    pub fn folder(self) -> String {
+        format!("L{self}")
+    }
+
     /// Parses the two-digit form used in files and columns (`08`, `19`).
     pub fn parse(s: &str) -> Result<Lot, LotError> {
         let err = || LotError(s.to_owned());
@@ -234,6 +244,15 @@ impl From<Lot> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_1_the_drop_folders_are_named_after_their_lot() {
+        assert_eq!(Lot::of_folder("L08"), Lot::new(8));
+        assert_eq!(Lot::new(8).unwrap().folder(), "L08");
+        assert_eq!(Lot::of_folder("L20"), None);
+        assert_eq!(Lot::of_folder("08"), None);
+        assert_eq!(Lot::of_folder("livrables"), None);
+    }
 
     #[test]
     fn nineteen_lots_eighteen_regions_and_one_backup_lot() {

@@ -329,8 +329,7 @@ pub fn inbox_files(inbox: &Path) -> BenchResult<Vec<(Lot, PathBuf)>> {
         let Some(lot) = dir
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix('L'))
-            .and_then(|n| Lot::parse(n).ok())
+            .and_then(Lot::of_folder)
         else {
             continue;
         };

@@ -273,7 +273,7 @@ fn archive(
     file_name: &str,
     content: &[u8],
 ) -> Result<PathBuf, IngestError> {
-    let dir = archive_root.join(format!("L{lot}")).join("livrables");
+    let dir = archive_root.join(lot.folder()).join("livrables");
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| IngestError::Io { path: p, source }
@@ -304,7 +304,7 @@ fn write_report(
     lot: Lot,
     report: &DeliverableReport,
 ) -> Result<(), IngestError> {
-    let dir = outbox_root.join(format!("L{lot}")).join("livrables");
+    let dir = outbox_root.join(lot.folder()).join("livrables");
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| IngestError::Io { path: p, source }
@@ -339,8 +339,7 @@ pub fn waiting_in(
         let Some(lot) = p
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix('L'))
-            .and_then(|n| Lot::parse(n).ok())
+            .and_then(Lot::of_folder)
         else {
             continue;
         };

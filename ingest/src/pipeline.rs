@@ -15,7 +15,7 @@ use crate::csv::CsvReader;
 use crate::decode::{Sniffed, sniff_counting_lines};
 use crate::dossier::{LineContext, OperatorRegistry};
 use crate::file_name::{self, FeedKind};
-use crate::report::{MediatorAccess, ProcessingReport, Status};
+use crate::report::{CaseOpened, MediatorAccess, ProcessingReport, Status};
 use crate::source::{self, Item};
 use crate::{apply, other_kinds};
 use cep_domain::{Lot, WorkUnit};
@@ -216,27 +216,21 @@ impl Ingestor {
         &self.outbox
     }
 
-    /// The daily notice of the médiateur's reads (Annex 2 §3): for each lot whose reads were
-    /// not yet reported in a processing report, `outbox/L{ll}/CEP_L{ll}_ACCES_MEDIATEUR_{AAAAMMJJHHMMSS}.json`
+    /// The daily notice of the médiateur's reads (Annex 2 §3) and cases opened (CCTP 3.7): for
+    /// each lot with some not yet reported in a processing report, `outbox/L{ll}/CEP_L{ll}_ACCES_MEDIATEUR_{AAAAMMJJHHMMSS}.json`
     /// listing them; then they count as reported. Returns each notice written and its reads.
     pub fn deliver_mediator_reads(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(PathBuf, Vec<MediatorAccess>)>, IngestError> {
+    ) -> Result<Vec<MediatorNotice>, IngestError> {
         let mut conn = self.store.conn()?;
         let mut out = vec![];
-        for lot in cep_store::models::access::lots_with(&mut conn, DOSSIER_ACCESS)? {
-            let entries = cep_store::models::access::unreported(&mut conn, DOSSIER_ACCESS, &lot)?;
+        for lot in cep_store::models::access::lots_with(&mut conn, TOLD_TO_OPERATOR)? {
+            let entries = cep_store::models::access::unreported(&mut conn, TOLD_TO_OPERATOR, &lot)?;
             let Some(last) = entries.last().map(|e| e.id) else {
                 continue;
             };
-            let reads: Vec<MediatorAccess> = entries
-                .into_iter()
-                .map(|e| MediatorAccess {
-                    date: e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    dossier: e.target.unwrap_or_default(),
-                })
-                .collect();
+            let (reads, cases) = told(entries);
             let dir = self.outbox.join(format!("L{lot}"));
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
             let path = dir.join(format!(
@@ -247,6 +241,7 @@ impl Ingestor {
                 "lot": lot,
                 "objet": "consultations de dossiers par le médiateur non encore signalées dans un compte rendu de traitement",
                 "mediator_access_requests": reads,
+                "mediation_cases_opened": cases,
             });
             let tmp = dir.join(format!(
                 ".{}.part",
@@ -261,7 +256,7 @@ impl Ingestor {
             // Written before the cursor moves: a crash in between sends the notice again,
             // never loses a read.
             cep_store::models::access::mark_reported(&mut conn, &lot, last)?;
-            out.push((path, reads));
+            out.push(MediatorNotice { path, reads, cases });
         }
         Ok(out)
     }
@@ -725,7 +720,7 @@ impl Ingestor {
                     }
                 }
             }
-            run.mediator = mediator_requests(conn, sub.lot)?;
+            (run.mediator, run.cases_opened) = mediator_requests(conn, sub.lot)?;
         }
         run.finish(conn, receipt)
     }
@@ -900,6 +895,7 @@ pub struct Run {
     pub warnings: u64,
     pub anomalies: Vec<Anomaly>,
     pub mediator: Vec<MediatorAccess>,
+    pub cases_opened: Vec<CaseOpened>,
     /// Anomalies not yet written to the store.
     pending: Vec<NewAnomaly>,
     /// Quarantined lines of the small kinds not yet written: (line, key, raw).
@@ -923,6 +919,7 @@ impl Run {
             warnings: 0,
             anomalies: vec![],
             mediator: vec![],
+            cases_opened: vec![],
             pending: vec![],
             pending_quarantine: vec![],
         }
@@ -989,6 +986,7 @@ impl Run {
             warnings: self.warnings,
             anomalies: self.anomalies,
             mediator_access_requests: self.mediator,
+            mediation_cases_opened: self.cases_opened,
         };
         let now = now_utc();
         let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
@@ -1062,6 +1060,7 @@ fn duplicate_report(original: &Receipt, sub: &Submission) -> ProcessingReport {
         warnings: 0,
         anomalies: vec![],
         mediator_access_requests: vec![],
+        mediation_cases_opened: vec![],
     }
 }
 
@@ -1092,20 +1091,52 @@ fn name_used_by_other_content(
 fn mediator_requests(
     conn: &mut DbConnection,
     lot: Lot,
-) -> Result<Vec<MediatorAccess>, IngestError> {
+) -> Result<(Vec<MediatorAccess>, Vec<CaseOpened>), IngestError> {
     let lot = lot.to_string();
-    let entries = cep_store::models::access::unreported(conn, DOSSIER_ACCESS, &lot)?;
+    let entries = cep_store::models::access::unreported(conn, TOLD_TO_OPERATOR, &lot)?;
     if let Some(last) = entries.last() {
         cep_store::models::access::mark_reported(conn, &lot, last.id)?;
     }
-    Ok(entries
-        .into_iter()
-        .map(|e| MediatorAccess {
-            date: e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            dossier: e.target.unwrap_or_default(),
-        })
-        .collect())
+    Ok(told(entries))
 }
+
+/// The audit entries told to an operator, as its report lists them.
+fn told(
+    entries: Vec<cep_store::models::access::AuditEntry>,
+) -> (Vec<MediatorAccess>, Vec<CaseOpened>) {
+    let mut reads = vec![];
+    let mut cases = vec![];
+    for e in entries {
+        let date = e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        if e.action == CASE_OPENED {
+            cases.push(CaseOpened {
+                date,
+                case: e.target.unwrap_or_default(),
+                complaint_reference: e.detail,
+            });
+        } else {
+            reads.push(MediatorAccess {
+                date,
+                dossier: e.target.unwrap_or_default(),
+            });
+        }
+    }
+    (reads, cases)
+}
+
+/// A notice written by [`Ingestor::deliver_mediator_reads`] for one lot.
+#[derive(Debug, Clone)]
+pub struct MediatorNotice {
+    pub path: PathBuf,
+    pub reads: Vec<MediatorAccess>,
+    pub cases: Vec<CaseOpened>,
+}
+
+/// The audit action of a mediation case opened (told to the operator, CCTP 3.7).
+pub const CASE_OPENED: &str = "case_opened";
+
+/// What the operator is told of: the médiateur's reads and the cases opened.
+const TOLD_TO_OPERATOR: &[&str] = &[DOSSIER_ACCESS, CASE_OPENED];
 
 /// The audit action of a médiateur's read of a dossier (reported to the operator).
 pub const DOSSIER_ACCESS: &str = "dossier_access";
@@ -1141,7 +1172,7 @@ impl Ingestor {
             .filter(|p| p.is_dir())
             .filter_map(|p| {
                 let name = p.file_name()?.to_str()?;
-                Some((Lot::parse(name.strip_prefix('L')?).ok()?, p))
+                Some((Lot::of_folder(name)?, p))
             })
             .collect();
         lots.sort();

@@ -31,6 +31,15 @@ pub struct MediatorAccess {
     pub dossier: String,
 }
 
+/// A mediation case the médiateur opened on one of the lot's beneficiaries (CCTP 3.7: the
+/// operator is told), with the complaint reference it was opened on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseOpened {
+    pub date: String,
+    pub case: String,
+    pub complaint_reference: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessingReport {
     pub file: String,
@@ -47,6 +56,9 @@ pub struct ProcessingReport {
     pub warnings: u64,
     pub anomalies: Vec<Anomaly>,
     pub mediator_access_requests: Vec<MediatorAccess>,
+    /// Mediation cases opened on the lot's beneficiaries since the last report.
+    #[serde(default)]
+    pub mediation_cases_opened: Vec<CaseOpened>,
 }
 
 impl ProcessingReport {
@@ -106,6 +118,20 @@ impl ProcessingReport {
             s.push_str("date_demande_mediateur;dossier\n");
             for m in &self.mediator_access_requests {
                 push_row(&mut s, &[m.date.clone(), m.dossier.clone()]);
+            }
+        }
+        if !self.mediation_cases_opened.is_empty() {
+            s.push('\n');
+            s.push_str("date_saisine_mediateur;saisine;reference_reclamation\n");
+            for c in &self.mediation_cases_opened {
+                push_row(
+                    &mut s,
+                    &[
+                        c.date.clone(),
+                        c.case.clone(),
+                        c.complaint_reference.clone(),
+                    ],
+                );
             }
         }
         s

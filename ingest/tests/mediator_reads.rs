@@ -64,7 +64,8 @@ fn annex_2_every_mediateur_read_reaches_the_operator_once() {
         let now = "2025-03-15T19:00:00Z".parse().unwrap();
         let notices = env.ingestor.deliver_mediator_reads(now).unwrap();
         assert_eq!(notices.len(), 1);
-        let (path, reads) = &notices[0];
+        let cep_ingest::pipeline::MediatorNotice { path, reads, cases } = &notices[0];
+        assert!(cases.is_empty());
         assert_eq!(reads.len(), 1);
         assert!(
             path.ends_with("L08/CEP_L08_ACCES_MEDIATEUR_20250315190000.json"),
@@ -81,5 +82,43 @@ fn annex_2_every_mediateur_read_reaches_the_operator_once() {
             "2025-03-16T08:00:00Z",
         );
         assert!(later.mediator_access_requests.is_empty());
+
+        // A case opened on one of the lot's beneficiaries is told the same way (CCTP 3.7).
+        NewAuditEntry {
+            at: "2025-03-16T09:00:00".parse().unwrap(),
+            actor: "med".into(),
+            role: "mediator".into(),
+            action: cep_ingest::pipeline::CASE_OPENED.into(),
+            lot: Some("08".into()),
+            target: Some("7".into()),
+            detail: "R-2025-014".into(),
+        }
+        .append(&mut env.store.conn().unwrap())
+        .unwrap();
+        let mut f = fiche("01");
+        f.insert("horodatage", "2025-03-16T18:00:00+01:00".into());
+        let told = env.file_at(
+            "08",
+            "CEP_L08_DOSSIERS_20250316_01.csv",
+            &csv(&[f]),
+            "2025-03-17T08:00:00Z",
+        );
+        assert!(told.mediator_access_requests.is_empty());
+        assert_eq!(told.mediation_cases_opened.len(), 1, "{told:?}");
+        assert_eq!(told.mediation_cases_opened[0].case, "7");
+        assert_eq!(
+            told.mediation_cases_opened[0].complaint_reference,
+            "R-2025-014"
+        );
+        assert!(
+            told.to_csv()
+                .contains("date_saisine_mediateur;saisine;reference_reclamation")
+        );
+        assert!(
+            env.ingestor
+                .deliver_mediator_reads("2025-03-17T19:00:00Z".parse().unwrap())
+                .unwrap()
+                .is_empty()
+        );
     });
 }

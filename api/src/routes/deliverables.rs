@@ -210,32 +210,12 @@ pub(super) async fn case_deliverable(
     )?;
     let (id, numero) = path.into_inner();
     let me = caller.name().to_owned();
-    let granted = audit(
-        &caller,
-        cep_ingest::pipeline::DOSSIER_ACCESS,
-        None,
-        Some(numero.clone()),
-        format!("case {id}, deliverable"),
-    );
-    let refused = audit(
-        &caller,
-        "dossier_access_refused",
-        None,
-        Some(numero.clone()),
-        format!("case {id}, deliverable"),
-    );
+    let (granted, refused) = read_entries(&caller, &numero, format!("case {id}, deliverable"));
     let out = db(&state, move |c| {
-        let (case, dossier, why_not) = behind_case(c, id, &me, &numero)?;
-        if let Some(reason) = why_not {
-            NewAuditEntry {
-                lot: case.as_ref().map(|k| k.lot.clone()),
-                detail: format!("{}: {reason}", refused.detail),
-                ..refused
-            }
-            .append(c)?;
-            return Ok(Err(ApiError::Forbidden(reason)));
-        }
-        let d = dossier.expect("checked");
+        let d = match checked_read(c, id, &me, &numero, refused)? {
+            Ok(d) => d,
+            Err(reason) => return Ok(Err(ApiError::Forbidden(reason))),
+        };
         let files = Deliverable::of_dossier(c, &d.lot, &d.numero_dossier)?;
         let declared =
             cep_store::models::deliverables::declared_hash(c, &d.lot, &d.numero_dossier)?.flatten();

@@ -97,7 +97,7 @@ pub(super) async fn open_case(
     };
     let entry = audit(
         &caller,
-        "case_opened",
+        cep_ingest::pipeline::CASE_OPENED,
         Some(new.lot.clone()),
         None,
         new.complaint_reference.clone(),
@@ -186,32 +186,12 @@ pub(super) async fn case_dossier(
     )?;
     let (id, numero) = path.into_inner();
     let me = caller.name().to_owned();
-    let granted = audit(
-        &caller,
-        cep_ingest::pipeline::DOSSIER_ACCESS,
-        None,
-        Some(numero.clone()),
-        format!("case {id}"),
-    );
-    let refused = audit(
-        &caller,
-        "dossier_access_refused",
-        None,
-        Some(numero.clone()),
-        format!("case {id}"),
-    );
+    let (granted, refused) = read_entries(&caller, &numero, format!("case {id}"));
     let out = db(&state, move |c| {
-        let (case, dossier, why_not) = behind_case(c, id, &me, &numero)?;
-        if let Some(reason) = why_not {
-            NewAuditEntry {
-                lot: case.as_ref().map(|k| k.lot.clone()),
-                detail: format!("{}: {reason}", refused.detail),
-                ..refused
-            }
-            .append(c)?;
-            return Ok(Err(reason));
-        }
-        let d = dossier.expect("checked");
+        let d = match checked_read(c, id, &me, &numero, refused)? {
+            Ok(d) => d,
+            Err(reason) => return Ok(Err(reason)),
+        };
         NewAuditEntry {
             lot: Some(d.lot.clone()),
             ..granted
@@ -319,4 +299,51 @@ pub(super) fn escalated_by(
         },
         today,
     )
+}
+
+/// The two audit entries of a médiateur's read of `numero` through case `id`: granted (a
+/// dossier read, told to the operator) and refused.
+pub(super) fn read_entries(
+    caller: &Caller,
+    numero: &str,
+    detail: String,
+) -> (NewAuditEntry, NewAuditEntry) {
+    (
+        audit(
+            caller,
+            cep_ingest::pipeline::DOSSIER_ACCESS,
+            None,
+            Some(numero.to_owned()),
+            detail.clone(),
+        ),
+        audit(
+            caller,
+            "dossier_access_refused",
+            None,
+            Some(numero.to_owned()),
+            detail,
+        ),
+    )
+}
+
+/// The dossier `numero` if the médiateur `me` may read it through case `id`; else the reason,
+/// the attempt written to the audit log (`refused`).
+pub(super) fn checked_read(
+    c: &mut cep_store::DbConnection,
+    id: i64,
+    me: &str,
+    numero: &str,
+    refused: NewAuditEntry,
+) -> Result<Result<cep_store::models::ingest::DossierSummary, String>, ApiError> {
+    let (case, dossier, why_not) = behind_case(c, id, me, numero)?;
+    if let Some(reason) = why_not {
+        NewAuditEntry {
+            lot: case.as_ref().map(|k| k.lot.clone()),
+            detail: format!("{}: {reason}", refused.detail),
+            ..refused
+        }
+        .append(c)?;
+        return Ok(Err(reason));
+    }
+    Ok(Ok(dossier.expect("checked")))
 }

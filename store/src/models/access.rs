@@ -306,9 +306,9 @@ pub fn audit_of_day(
         .collect())
 }
 
-/// The `action` entries of `lot` not yet reported to its operator (after the lot's cursor),
-/// oldest first.
-pub fn unreported(conn: &mut DbConnection, action: &str, lot: &str) -> Result<Vec<AuditEntry>> {
+/// The entries of `actions` for `lot` not yet reported to its operator (after the lot's
+/// cursor), oldest first.
+pub fn unreported(conn: &mut DbConnection, actions: &[&str], lot: &str) -> Result<Vec<AuditEntry>> {
     use crate::schema::mediator_read_cursors as cursors;
     let after: i64 = cursors::table
         .find(lot)
@@ -318,7 +318,7 @@ pub fn unreported(conn: &mut DbConnection, action: &str, lot: &str) -> Result<Ve
         .map_err(StoreError::query("reading the médiateur reads cursor"))?
         .unwrap_or(0);
     audit_log::table
-        .filter(audit_log::action.eq(action))
+        .filter(audit_log::action.eq_any(actions))
         .filter(audit_log::lot.eq(lot))
         .filter(audit_log::id.gt(after))
         .order(audit_log::id)
@@ -343,10 +343,10 @@ pub fn mark_reported(conn: &mut DbConnection, lot: &str, through: i64) -> Result
     Ok(())
 }
 
-/// The lots that have `action` entries (in the audit log).
-pub fn lots_with(conn: &mut DbConnection, action: &str) -> Result<Vec<String>> {
+/// The lots that have entries of `actions` (in the audit log).
+pub fn lots_with(conn: &mut DbConnection, actions: &[&str]) -> Result<Vec<String>> {
     audit_log::table
-        .filter(audit_log::action.eq(action))
+        .filter(audit_log::action.eq_any(actions))
         .filter(audit_log::lot.is_not_null())
         .select(audit_log::lot.assume_not_null())
         .distinct()
