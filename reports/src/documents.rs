@@ -56,8 +56,32 @@ pub fn shown(code: &str, v: Option<&IndicatorValueRow>) -> String {
             .value
             .map(|x| format::decimal(x, 1))
             .unwrap_or_else(|| "—".into()),
-        _ => v.value.map(format::percent).unwrap_or_else(|| "—".into()),
+        _ => match v.value {
+            // An order consumed beyond its quantity (1.x, 4.x, 5.x over 100 %) is marked.
+            Some(x) if x > 1.0 && over_order(code) => format!("{}{OVER}", format::percent(x)),
+            Some(x) => format::percent(x),
+            None => "—".into(),
+        },
     }
+}
+
+/// The mark of a rate over 100 % of an order, explained under the table.
+const OVER: &str = "\u{A0}*";
+
+/// Rates of a purchase order's quantity (1.x engagements, 4.x and 5.x closures).
+fn over_order(code: &str) -> bool {
+    ["1.", "4.", "5."].iter().any(|p| code.starts_with(p))
+}
+
+/// The legend of a table's codes, with the over-100 % mark explained when `table` uses it.
+fn legend_of(codes: &[&str], table: &Value) -> Value {
+    let mut items = legend(codes);
+    if table.to_string().contains('*')
+        && let Some(a) = items.as_array_mut()
+    {
+        a.push(json!({"code": "*", "label": "au-delà de 100 % : plus d'unités que la quantité du bon de commande"}));
+    }
+    items
 }
 
 /// The group an indicator is read for: the lot, or its region for 2.x and 3 (none for lot 19).
@@ -586,7 +610,7 @@ pub fn national(ctx: &Context, month: YearMonth) -> Result<Document, charts::Cha
         "lrrrrrrr",
         rows,
     );
-    data["legend"] = legend(&codes);
+    data["legend"] = legend_of(&codes, &data["lots"]);
     Ok(Document {
         kind: DocumentKind::NationalSummary,
         lot: None,
@@ -873,7 +897,7 @@ pub fn steering(ctx: &Context, lot: Lot, year: i32) -> Result<Document, charts::
         "lrrrrrrr",
         rows,
     );
-    data["legend"] = legend(&codes);
+    data["legend"] = legend_of(&codes, &data["monthly"]);
     data["halves"] = table(&["Code", "Indicateur", "S1", "S2"], "llrr", halves);
     data["statements"] = table(
         &["Relevé", "Trimestre", "Unités", "Montant HT", "Montant TTC"],
@@ -1062,4 +1086,41 @@ pub fn lots_with_data(ctx: &Context) -> Vec<Lot> {
         .chain(ctx.orders.iter().map(|o| o.lot.clone()))
         .collect();
     lots.iter().filter_map(|l| Lot::parse(l).ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(code: &str, value: f64) -> IndicatorValueRow {
+        IndicatorValueRow {
+            run_id: 1,
+            code: code.into(),
+            lot: "03".into(),
+            category: String::new(),
+            numerator: 158,
+            denominator: Some(120.0),
+            value: Some(value),
+            median: None,
+            mean: None,
+            wilson_lower: None,
+        }
+    }
+
+    /// Issue 22: an order consumed beyond its quantity is marked, and the mark explained under
+    /// the table; other rates and small shares are shown as they are.
+    #[test]
+    fn rates_over_an_orders_quantity_are_marked_and_explained() {
+        assert_eq!(
+            shown("1.2", Some(&row("1.2", 1.317))),
+            "131,7\u{A0}%\u{A0}*"
+        );
+        assert_eq!(shown("4.2", Some(&row("4.2", 0.49))), "49,0\u{A0}%");
+        assert_eq!(shown("2.1", Some(&row("2.1", 0.0000437))), "0,0044\u{A0}%");
+        let table = json!([["03", shown("1.2", Some(&row("1.2", 1.317)))]]);
+        let with = legend_of(&["1.2"], &table);
+        assert!(with.to_string().contains("au-delà de 100"), "{with}");
+        let without = legend_of(&["1.2"], &json!([["08", "49,0 %"]]));
+        assert!(!without.to_string().contains("au-delà"), "{without}");
+    }
 }

@@ -37,9 +37,16 @@ pub fn decimal(x: f64, decimals: usize) -> String {
     }
 }
 
-/// A share of 1 as a percentage with one decimal: `0.1234` → `12,3 %`.
+/// A share of 1 as a percentage with one decimal: `0.1234` → `12,3 %`. A share that one
+/// decimal would round to `0,0 %` but is not zero (2.1, 2.2: persons against a population)
+/// keeps two significant digits: `0.0000437` → `0,0044 %`.
 pub fn percent(share: f64) -> String {
-    format!("{}{NBSP}%", decimal(share * 100.0, 1))
+    let p = share * 100.0;
+    if p != 0.0 && p.abs() < 0.05 {
+        let digits = (-p.abs().log10()).floor() as i32 + 2;
+        return format!("{}{NBSP}%", decimal(p, digits.clamp(2, 8) as usize));
+    }
+    format!("{}{NBSP}%", decimal(p, 1))
 }
 
 /// Cents as euros: `123456` → `1 234,56 €`.
@@ -109,6 +116,10 @@ mod tests {
         assert_eq!(decimal(-0.25, 1), "-0,3");
         assert_eq!(decimal(2.0, 0), "2");
         assert_eq!(percent(0.1234), "12,3\u{A0}%");
+        // Not rounded away: a small share keeps two significant digits.
+        assert_eq!(percent(0.0000437), "0,0044\u{A0}%");
+        assert_eq!(percent(0.0004), "0,040\u{A0}%");
+        assert_eq!(percent(0.0), "0,0\u{A0}%");
         assert_eq!(euros(123_456), "1\u{202F}234,56\u{A0}€");
         assert_eq!(euros(5), "0,05\u{A0}€");
         assert_eq!(
