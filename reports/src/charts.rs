@@ -299,12 +299,20 @@ pub fn lots_compared(x_desc: &str, values: &[LotBar]) -> Result<String, ChartErr
         let root =
             SVGBackend::with_string(&mut svg, (SIZE.0, 60 + 28 * n as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
-        // One segment per lot: its label, bar and whisker all sit at the segment's centre.
+        // One segment per lot: its label, bar and whisker all sit at the segment's centre. The
+        // integer range is inclusive (0..=n−1: n segments, none left empty at the top). A value
+        // over 100 % (an order consumed beyond its quantity) widens the axis, never clipped.
+        let x_max = values
+            .iter()
+            .flat_map(|(_, v, ci)| [Some(*v), ci.map(|c| c.1)])
+            .flatten()
+            .fold(1.0f64, f64::max);
+        let x_max = if x_max > 1.0 { x_max * 1.05 } else { 1.0 };
         let mut chart = ChartBuilder::on(&root)
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(70)
-            .build_cartesian_2d(0f64..1f64, (0..n).into_segmented())
+            .build_cartesian_2d(0f64..x_max, (0..n - 1).into_segmented())
             .map_err(|x| e(x.to_string()))?;
         let lots: Vec<String> = values.iter().map(|(l, _, _)| format!("lot {l}")).collect();
         chart
@@ -332,7 +340,7 @@ pub fn lots_compared(x_desc: &str, values: &[LotBar]) -> Result<String, ChartErr
                         let mut bar = Rectangle::new(
                             [
                                 (0.0, SegmentValue::Exact(i)),
-                                (v.clamp(0.0, 1.0), SegmentValue::Exact(i + 1)),
+                                (v.clamp(0.0, x_max), SegmentValue::Exact(i + 1)),
                             ],
                             PALETTE[0].mix(0.75).filled(),
                         );
@@ -381,6 +389,24 @@ mod tests {
 
     /// Issue 22: each lot's label and whisker sit on the middle of its bar, not between two.
     #[test]
+    fn lots_compared_draws_a_value_over_100_percent_whole() {
+        let values: Vec<LotBar> = vec![("03".into(), 1.3, None), ("04".into(), 0.65, None)];
+        let svg = lots_compared("x", &values).unwrap();
+        let widths: Vec<f64> = svg
+            .split("<rect ")
+            .skip(1)
+            .filter(|e| e.contains("#0072B2") || e.contains("#0072b2"))
+            .filter_map(|e| e.split(" width=\"").nth(1)?.split('"').next()?.parse().ok())
+            .collect();
+        assert_eq!(widths.len(), 2, "{svg}");
+        let ratio = widths[0].max(widths[1]) / widths[0].min(widths[1]);
+        assert!(
+            (ratio - 2.0).abs() < 0.1,
+            "131 % clipped: widths {widths:?}"
+        );
+    }
+
+    #[test]
     fn lots_compared_labels_and_whiskers_are_centred_on_their_bars() {
         let values: Vec<LotBar> = vec![
             ("01".into(), 0.8, Some((0.7, 0.9))),
@@ -407,6 +433,17 @@ mod tests {
             })
             .collect();
         assert_eq!(bars.len(), 3, "{svg}");
+        // No empty segment: the bars fill the plot's height, one segment each.
+        let (top, bottom) = (
+            bars.iter().map(|b| b.0).fold(f64::MAX, f64::min),
+            bars.iter().map(|b| b.1).fold(f64::MIN, f64::max),
+        );
+        let segment = (bars[0].1 - bars[0].0) + 8.0;
+        let plot_height = 60.0 + 28.0 * 3.0 - 2.0 * 16.0 - 50.0;
+        assert!(
+            bottom - top + 8.0 >= plot_height - segment / 2.0,
+            "bars span {top}–{bottom} of a {plot_height} plot"
+        );
         // Labels: the y of each "lot NN" text.
         let labels: Vec<f64> = svg
             .split("<text ")
