@@ -213,7 +213,7 @@ mod tests {
             .collect();
         let mut candidates = vec![0u64; PATTERNS];
         candidates[0] = 1;
-        let mut model = Model::estimate(&candidates, &candidates, &candidates, 1e6, None);
+        let mut model = Model::estimate(&candidates, &candidates, &candidates, 1e6);
         model.m = m;
         model.u = u;
         model.lambda = 0.01;

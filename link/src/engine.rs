@@ -138,13 +138,7 @@ pub fn estimate(
     let proven_total = same.iter().sum();
     let n = features.len() as f64;
     (
-        Model::estimate(
-            &candidates,
-            &same,
-            &random_counts,
-            n * (n - 1.0) / 2.0,
-            None,
-        ),
+        Model::estimate(&candidates, &same, &random_counts, n * (n - 1.0) / 2.0),
         proven_total,
     )
 }

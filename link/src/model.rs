@@ -142,26 +142,11 @@ impl Model {
     /// matches among *all* pairs (pairs that share no blocking key are taken as
     /// non-matches), is found by EM over the candidate pairs. The weights are therefore those
     /// of any pair, whichever key made it a candidate.
-    ///
-    /// With `reference` (a model to keep, e.g. an analyst's), m and u are its own and only λ
-    /// is estimated here.
-    pub fn estimate(
-        candidates: &[u64],
-        same: &[u64],
-        random: &[u64],
-        all_pairs: f64,
-        reference: Option<&Model>,
-    ) -> Model {
+    pub fn estimate(candidates: &[u64], same: &[u64], random: &[u64], all_pairs: f64) -> Model {
         assert_eq!(candidates.len(), PATTERNS);
         let as_f64 = |v: &[u64]| v.iter().map(|&n| n as f64).collect::<Vec<f64>>();
-        let known: u64 = if reference.is_some() {
-            KNOWN_ENOUGH
-        } else {
-            same.iter().sum()
-        };
-        let mut m = if let Some(r) = reference {
-            r.m.clone()
-        } else if known >= 50 {
+        let known: u64 = same.iter().sum();
+        let mut m = if known >= 50 {
             smoothed(frequencies(&as_f64(same)))
         } else {
             // Too few known matches: start from "matches mostly agree".
@@ -174,14 +159,9 @@ impl Model {
                 })
                 .collect()
         };
-        let u = match reference {
-            Some(r) => r.u.clone(),
-            None => {
-                // Known matches agree on the NIR body by construction: start it like the others.
-                m[Field::NirBody as usize] = vec![0.95, 0.05];
-                random_with_priors(random, all_pairs)
-            }
-        };
+        // Known matches agree on the NIR body by construction: start it like the others.
+        m[Field::NirBody as usize] = vec![0.95, 0.05];
+        let u = random_with_priors(random, all_pairs);
         let counts = as_f64(candidates);
         let total: f64 = counts.iter().sum();
         let all_pairs = all_pairs.max(total).max(1.0);
@@ -236,9 +216,7 @@ impl Model {
             lambda,
             iterations,
             trained_on_pairs: total as u64,
-            source: if reference.is_some() {
-                "reference m and u, λ estimated here".into()
-            } else if known >= KNOWN_ENOUGH {
+            source: if known >= KNOWN_ENOUGH {
                 "estimated here".into()
             } else {
                 "estimated here, m by EM (few NIR-proven pairs)".into()
@@ -322,7 +300,7 @@ mod tests {
         random[Comparison([3, 3, 0, 1, 1, 1, MISSING, MISSING]).pattern()] = 100;
         random[Comparison([1, 3, 3, 0, 1, 2, MISSING, MISSING]).pattern()] = 100;
         random[Comparison([3, 1, 2, 0, 1, 2, MISSING, MISSING]).pattern()] = 100;
-        let model = Model::estimate(&candidates, &vec![0; PATTERNS], &random, 1e6, None);
+        let model = Model::estimate(&candidates, &vec![0; PATTERNS], &random, 1e6);
         // 1,000 matches among a million pairs.
         assert!(
             (model.lambda / 1e-3 - 1.0).abs() < 0.05,
@@ -348,12 +326,12 @@ mod tests {
         candidates[one.pattern()] = 1;
         let mut random = vec![0u64; PATTERNS];
         random[one.pattern()] = 1_000_000;
-        let model = Model::estimate(&candidates, &vec![0; PATTERNS], &random, 1.0, None);
+        let model = Model::estimate(&candidates, &vec![0; PATTERNS], &random, 1.0);
         let surname_u = model.u[Field::Surname as usize][0];
         assert!(surname_u < 0.01, "surname agreement u = {surname_u}");
         assert!(model.weight(one) > 10.0, "weight {}", model.weight(one));
         // A large sample outweighs the priors: 1,000,000 distinct pairs, all agreeing on sex.
-        let model = Model::estimate(&candidates, &vec![0; PATTERNS], &random, 1e12, None);
+        let model = Model::estimate(&candidates, &vec![0; PATTERNS], &random, 1e12);
         assert!(model.u[Field::Sex as usize][0] > 0.99);
     }
 }
