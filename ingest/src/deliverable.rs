@@ -9,7 +9,7 @@
 //! fiche): a file with no matching fiche is kept and reported (point 34), and matches later
 //! when the fiche arrives.
 
-use crate::pipeline::{Channel, IngestError};
+use crate::pipeline::{Channel, InboxEntry, IngestError};
 use cep_domain::{DossierNumber, Lot};
 use cep_store::DbConnection;
 use cep_store::models::deliverables::{self, Deliverable, NewDeliverable};
@@ -349,21 +349,11 @@ pub fn waiting_in(
         };
         for f in files.flatten() {
             let path = f.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            if !path.is_file() || name.starts_with('.') {
-                continue;
+            match crate::pipeline::inbox_entry(&path, now, settle)? {
+                InboxEntry::Skip => {}
+                InboxEntry::Wait => waiting += 1,
+                InboxEntry::Take { .. } => out.push((lot, path)),
             }
-            let settled = std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .map(|m| now.duration_since(m).unwrap_or_default() >= settle)
-                .unwrap_or(false);
-            if name.ends_with(".part") || !settled {
-                waiting += 1;
-                continue;
-            }
-            out.push((lot, path));
         }
     }
     out.sort();

@@ -333,25 +333,7 @@ impl Ingestor {
         let outcome = conn.transaction::<(), IngestError, _>(|conn| {
             let lot = sub.lot.to_string();
             let tmp_s = tmp.to_string_lossy();
-            let new = NewReceipt {
-                sha256: &sha,
-                lot: Some(&lot),
-                kind: sub.json_kind.map(FeedKind::as_str),
-                channel: sub.channel.as_str(),
-                file_name: &sub.file_name,
-                size_bytes: body.len() as i64,
-                received_at: sub
-                    .received_at
-                    .map(|t| cep_store::models::to_micros(t.naive_utc()))
-                    .unwrap_or_else(now_utc),
-                received_at_override: sub.received_at.is_some(),
-                archive_path: &tmp_s,
-                status: "received",
-                lines_total: 0,
-                lines_accepted: 0,
-                lines_quarantined: 0,
-                warnings: 0,
-            };
+            let new = new_receipt(&sha, &lot, sub, body.len() as u64, &tmp_s);
             let id = new.insert(conn)?;
             report = Some(self.process(conn, &new.recorded(id), sub)?);
             Err(IngestError::DryRunRolledBack)
@@ -482,29 +464,9 @@ impl Ingestor {
             // Received before but never processed (the process stopped): process it now.
             Some(r) => r,
             None => {
-                let at = sub
-                    .received_at
-                    .map(|t| cep_store::models::to_micros(t.naive_utc()))
-                    .unwrap_or_else(now_utc);
                 let lot = sub.lot.to_string();
-                let kind = sub.json_kind.map(FeedKind::as_str);
                 let archived_s = archived.to_string_lossy();
-                let new = NewReceipt {
-                    sha256: &sha,
-                    lot: Some(&lot),
-                    kind,
-                    channel: sub.channel.as_str(),
-                    file_name: &sub.file_name,
-                    size_bytes: size as i64,
-                    received_at: at,
-                    received_at_override: sub.received_at.is_some(),
-                    archive_path: &archived_s,
-                    status: "received",
-                    lines_total: 0,
-                    lines_accepted: 0,
-                    lines_quarantined: 0,
-                    warnings: 0,
-                };
+                let new = new_receipt(&sha, &lot, sub, size, &archived_s);
                 let id = new.insert(&mut conn)?;
                 new.recorded(id)
             }
@@ -1141,6 +1103,73 @@ const TOLD_TO_OPERATOR: &[&str] = &[DOSSIER_ACCESS, CASE_OPENED];
 /// The audit action of a médiateur's read of a dossier (reported to the operator).
 pub const DOSSIER_ACCESS: &str = "dossier_access";
 
+/// A receipt about to be recorded for `sub`, its content at `archive_path`: received now, or
+/// at the reception time the submission gives (an override, recorded as such).
+fn new_receipt<'a>(
+    sha: &'a str,
+    lot: &'a str,
+    sub: &'a Submission,
+    size: u64,
+    archive_path: &'a str,
+) -> NewReceipt<'a> {
+    NewReceipt {
+        sha256: sha,
+        lot: Some(lot),
+        kind: sub.json_kind.map(FeedKind::as_str),
+        channel: sub.channel.as_str(),
+        file_name: &sub.file_name,
+        size_bytes: size as i64,
+        received_at: sub
+            .received_at
+            .map(|t| cep_store::models::to_micros(t.naive_utc()))
+            .unwrap_or_else(now_utc),
+        received_at_override: sub.received_at.is_some(),
+        archive_path,
+        status: "received",
+        lines_total: 0,
+        lines_accepted: 0,
+        lines_quarantined: 0,
+        warnings: 0,
+    }
+}
+
+/// What a sweep does with one entry of a drop folder (point 27).
+pub(crate) enum InboxEntry {
+    /// Not a file to take: a folder, a hidden file, a name that is not text.
+    Skip,
+    /// An upload in progress (`*.part`) or changed less than the settle time ago.
+    Wait,
+    /// Settled: taken, with its name and modification time.
+    Take {
+        name: String,
+        modified: std::time::SystemTime,
+    },
+}
+
+/// The rule of point 27 for one entry of `inbox/L{ll}/` or `inbox/L{ll}/livrables/`.
+pub(crate) fn inbox_entry(
+    p: &Path,
+    now: std::time::SystemTime,
+    settle: std::time::Duration,
+) -> Result<InboxEntry, IngestError> {
+    let Some(name) = p.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+        return Ok(InboxEntry::Skip);
+    };
+    if !p.is_file() || name.starts_with('.') {
+        return Ok(InboxEntry::Skip);
+    }
+    if name.ends_with(".part") {
+        return Ok(InboxEntry::Wait);
+    }
+    let modified = std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .map_err(io(p))?;
+    if now.duration_since(modified).unwrap_or_default() < settle {
+        return Ok(InboxEntry::Wait);
+    }
+    Ok(InboxEntry::Take { name, modified })
+}
+
 /// The outcome of one sweep of the inbox.
 #[derive(Debug, Default)]
 pub struct Sweep {
@@ -1182,24 +1211,11 @@ impl Ingestor {
             let mut files = vec![];
             for e in std::fs::read_dir(&dir).map_err(io(&dir))? {
                 let p = e.map_err(io(&dir))?.path();
-                let Some(name) = p.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
-                    continue;
-                };
-                if !p.is_file() || name.starts_with('.') {
-                    continue;
+                match inbox_entry(&p, now, settle)? {
+                    InboxEntry::Skip => {}
+                    InboxEntry::Wait => sweep.waiting += 1,
+                    InboxEntry::Take { name, modified } => files.push((modified, name, p)),
                 }
-                if name.ends_with(".part") {
-                    sweep.waiting += 1;
-                    continue;
-                }
-                let modified = std::fs::metadata(&p)
-                    .and_then(|m| m.modified())
-                    .map_err(io(&p))?;
-                if now.duration_since(modified).unwrap_or_default() < settle {
-                    sweep.waiting += 1;
-                    continue;
-                }
-                files.push((modified, name, p));
             }
             files.sort();
             for (_, name, path) in files {
