@@ -6,6 +6,18 @@ use super::*;
 use cep_domain::mediation::{ComplaintDeadlines, Deadline};
 use cep_store::models::indicators::ComplaintState;
 
+/// A lot's complaints counted by where they stand.
+#[derive(Debug, Default, serde::Serialize)]
+struct LotCounts {
+    complaints: u64,
+    acknowledgment_missed: u64,
+    acknowledgment_overdue: u64,
+    answer_missed: u64,
+    answer_overdue: u64,
+    answer_pending: u64,
+    escalated: u64,
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct ComplaintsQuery {
     lot: Option<String>,
@@ -57,7 +69,7 @@ pub(super) async fn complaints(
         Ok((ComplaintState::as_of(c, cutoff)?, MediationCase::all(c)?))
     })
     .await?;
-    let mut per_lot: std::collections::BTreeMap<String, [u64; 7]> = Default::default();
+    let mut per_lot: std::collections::BTreeMap<String, LotCounts> = Default::default();
     let mut items = vec![];
     for k in complaints
         .iter()
@@ -75,13 +87,14 @@ pub(super) async fn complaints(
             .map(|m| m.id)
             .collect();
         let counts = per_lot.entry(k.lot.clone()).or_default();
-        counts[0] += 1;
-        counts[1] += u64::from(deadlines.acknowledgment.missed());
-        counts[2] += u64::from(matches!(deadlines.acknowledgment, Deadline::Overdue { .. }));
-        counts[3] += u64::from(deadlines.answer.missed());
-        counts[4] += u64::from(matches!(deadlines.answer, Deadline::Overdue { .. }));
-        counts[5] += u64::from(matches!(deadlines.answer, Deadline::Pending { .. }));
-        counts[6] += u64::from(!escalations.is_empty());
+        counts.complaints += 1;
+        counts.acknowledgment_missed += u64::from(deadlines.acknowledgment.missed());
+        counts.acknowledgment_overdue +=
+            u64::from(matches!(deadlines.acknowledgment, Deadline::Overdue { .. }));
+        counts.answer_missed += u64::from(deadlines.answer.missed());
+        counts.answer_overdue += u64::from(matches!(deadlines.answer, Deadline::Overdue { .. }));
+        counts.answer_pending += u64::from(matches!(deadlines.answer, Deadline::Pending { .. }));
+        counts.escalated += u64::from(!escalations.is_empty());
         let keep = match which.as_str() {
             "late" => deadlines.acknowledgment.missed() || deadlines.answer.missed(),
             "overdue" => {
@@ -104,14 +117,11 @@ pub(super) async fn complaints(
         }
     }
     let lots: Vec<Value> = per_lot
-        .iter()
-        .map(|(l, c)| {
-            json!({
-                "lot": l, "complaints": c[0],
-                "acknowledgment_missed": c[1], "acknowledgment_overdue": c[2],
-                "answer_missed": c[3], "answer_overdue": c[4], "answer_pending": c[5],
-                "escalated": c[6],
-            })
+        .into_iter()
+        .map(|(lot, c)| {
+            let mut v = json!(c);
+            v["lot"] = json!(lot);
+            v
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({

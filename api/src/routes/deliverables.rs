@@ -88,27 +88,16 @@ pub(super) async fn list_deliverables(
     let which = q.state.unwrap_or_else(|| "received".into());
     let items: Vec<Value> = match which.as_str() {
         "received" => {
-            let rows = db(&state, move |c| Ok(Deliverable::list(c, lot.as_deref())?)).await?;
-            let matched = {
-                let rows = rows.clone();
-                db(&state, move |c| {
-                    rows.iter()
-                        .map(|d| {
-                            Ok(cep_store::models::deliverables::declared_hash(
-                                c,
-                                &d.lot,
-                                &d.numero_dossier,
-                            )?
-                            .flatten()
-                                == Some(d.sha256.clone()))
-                        })
-                        .collect::<Result<Vec<bool>, ApiError>>()
-                })
-                .await?
-            };
+            let (rows, matched) = db(&state, move |c| {
+                Ok((
+                    Deliverable::list(c, lot.as_deref())?,
+                    cep_store::models::deliverables::matched_ids(c, lot.as_deref())?,
+                ))
+            })
+            .await?;
             rows.iter()
-                .zip(matched)
-                .map(|(d, m)| {
+                .map(|d| {
+                    let m = matched.contains(&d.id);
                     json!({
                         "id": d.id, "lot": d.lot, "numero_dossier": d.numero_dossier,
                         "sha256": d.sha256, "format": d.format, "file_name": d.file_name,

@@ -105,6 +105,34 @@ impl Deliverable {
     }
 }
 
+/// The received deliverables (of one lot) that the current fiche of their dossier declares.
+pub fn matched_ids(
+    conn: &mut DbConnection,
+    lot: Option<&str>,
+) -> Result<std::collections::HashSet<i64>> {
+    let mut q = deliverables::table
+        .inner_join(
+            dossiers::table.on(dossiers::lot
+                .eq(deliverables::lot)
+                .and(dossiers::numero_dossier.eq(deliverables::numero_dossier))),
+        )
+        .inner_join(
+            fiches::table.on(fiches::dossier_id
+                .eq(dossiers::id)
+                .and(dossiers::current_horodatage_utc.eq(fiches::horodatage_utc.nullable()))),
+        )
+        .filter(fiches::livrable_sha256.eq(deliverables::sha256.nullable()))
+        .select(deliverables::id)
+        .into_boxed();
+    if let Some(lot) = lot {
+        q = q.filter(deliverables::lot.eq(lot.to_owned()));
+    }
+    Ok(q.load::<i64>(conn)
+        .map_err(StoreError::query("matching deliverables with their fiches"))?
+        .into_iter()
+        .collect())
+}
+
 /// The deliverable hash that the current fiche of `numero` (a dossier of `lot`) declares:
 /// `None` when the lot has no such dossier, `Some(None)` when its fiche declares none.
 pub fn declared_hash(
@@ -167,6 +195,28 @@ pub fn awaited(conn: &mut DbConnection, lot: Option<&str>) -> Result<Vec<Awaited
     let rows: Vec<AwaitedRow> = q
         .load(conn)
         .map_err(StoreError::query("reading the awaited deliverables"))?;
+    // When each hash was first declared for its dossier: the fiches of these dossiers that
+    // declare a hash, read once (in chunks), the earliest reception kept per (dossier, hash).
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut first: std::collections::HashMap<(i64, String), NaiveDateTime> = Default::default();
+    for chunk in ids.chunks(1000) {
+        let declared: Vec<(i64, Option<String>, NaiveDateTime)> = fiches::table
+            .filter(fiches::dossier_id.eq_any(chunk))
+            .filter(fiches::livrable_sha256.is_not_null())
+            .select((
+                fiches::dossier_id,
+                fiches::livrable_sha256,
+                fiches::received_at,
+            ))
+            .load(conn)
+            .map_err(StoreError::query("reading when deliverables were declared"))?;
+        for (id, sha, at) in declared {
+            if let Some(sha) = sha {
+                let e = first.entry((id, sha)).or_insert(at);
+                *e = (*e).min(at);
+            }
+        }
+    }
     let mut out: Vec<AwaitedDeliverable> = Vec::with_capacity(rows.len());
     let mut seen = std::collections::HashSet::new();
     for (id, lot, numero, uo, sha, cloture) in rows {
@@ -174,14 +224,7 @@ pub fn awaited(conn: &mut DbConnection, lot: Option<&str>) -> Result<Vec<Awaited
         if !seen.insert(id) {
             continue;
         }
-        // When this hash was first declared for the dossier.
-        let declared_at = fiches::table
-            .filter(fiches::dossier_id.eq(id))
-            .filter(fiches::livrable_sha256.eq(&sha))
-            .select(diesel::dsl::min(fiches::received_at))
-            .first::<Option<NaiveDateTime>>(conn)
-            .map_err(StoreError::query("reading when a deliverable was declared"))?
-            .unwrap_or_default();
+        let declared_at = first.get(&(id, sha.clone())).copied().unwrap_or_default();
         out.push(AwaitedDeliverable {
             lot,
             numero_dossier: numero,
