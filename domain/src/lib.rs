@@ -18,6 +18,7 @@
 pub mod billable;
 pub mod calendar;
 pub mod deadline;
+pub mod deliverable;
 pub mod feed_watch;
 pub mod ids;
 pub mod indicator;

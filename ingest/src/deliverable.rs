@@ -13,15 +13,11 @@ use crate::pipeline::{Channel, InboxEntry, IngestError};
 use cep_domain::{DossierNumber, Lot};
 use cep_store::DbConnection;
 use cep_store::models::deliverables::{self, Deliverable, NewDeliverable};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Days after the first fiche declaring a deliverable was received by which its file is
-/// expected; later it is reported late (decision written in `docs/operateurs.md`).
-pub const LATE_AFTER_DAYS: i64 = 7;
 
 /// The two formats point 34 allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -318,11 +314,6 @@ fn write_report(
     Ok(())
 }
 
-/// Whether an awaited deliverable, declared at `declared_at`, is late at `now`.
-pub fn is_late(declared_at: NaiveDateTime, now: NaiveDateTime) -> bool {
-    now - declared_at > chrono::Duration::days(LATE_AFTER_DAYS)
-}
-
 /// Files waiting in `inbox/L{ll}/livrables/` (settled, not `.part`), by lot then name.
 pub fn waiting_in(
     inbox: &Path,
@@ -398,12 +389,5 @@ mod tests {
             !Format::Odt.recognises(&ods),
             "a spreadsheet is not a deliverable"
         );
-    }
-
-    #[test]
-    fn a_deliverable_is_late_seven_days_after_its_declaration() {
-        let d: NaiveDateTime = "2025-03-01T10:00:00".parse().unwrap();
-        assert!(!is_late(d, "2025-03-08T10:00:00".parse().unwrap()));
-        assert!(is_late(d, "2025-03-08T10:00:01".parse().unwrap()));
     }
 }

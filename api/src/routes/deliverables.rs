@@ -4,7 +4,7 @@
 //! file is audited; a médiateur's reaches the operator in its next processing report.
 
 use super::*;
-use cep_ingest::deliverable::{self, DeliverableStatus};
+use cep_ingest::deliverable::DeliverableStatus;
 use cep_store::models::deliverables::{Deliverable, awaited};
 
 /// The media types a deliverable may be pushed as.
@@ -116,7 +116,7 @@ pub(super) async fn list_deliverables(
                         "lot": a.lot, "numero_dossier": a.numero_dossier, "uo": a.uo,
                         "sha256": a.sha256, "date_cloture": a.date_cloture,
                         "declared_at": utc(a.declared_at),
-                        "late": deliverable::is_late(a.declared_at, now),
+                        "late": cep_domain::deliverable::is_late(a.declared_at, now),
                     })
                 })
                 .collect()
